@@ -1,0 +1,10 @@
+"""The agent REST API under /api/v1 and the agent websocket."""
+
+from hub.api.health import health
+from hub.api.session import SessionController
+from hub.extension import Extension
+
+extension = Extension(
+    name="api",
+    route_handlers=[health, SessionController],
+)

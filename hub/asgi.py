@@ -1,0 +1,5 @@
+"""ASGI entry point for uvicorn (`hub serve`) and any other ASGI server."""
+
+from hub.app import create_app
+
+app = create_app()

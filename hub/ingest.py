@@ -1,0 +1,236 @@
+"""The one way a message from outside enters the hub, whichever channel brought it.
+
+identity -> contact, thread -> conversation, message stored once (idempotent on the inbox's provider id),
+all in one transaction; then domain events after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import msgspec
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub import events
+from hub.contacts import resolve_contact
+from hub.db import session_scope, utcnow
+from hub.events import DomainEvent
+from hub.identities import normalise
+from hub.inbound import InboundMessage, IngestResult
+from hub.inboxes import get_inbox_config
+from hub.locks import lock_key, xact_lock
+from hub.models import Attachment, Conversation, Event, Message
+from hub.outbound import InboxConfig
+from hub.sanitize import clean_html, html_to_text
+from hub.schemas import AttachmentOut, conversation_out, message_out
+
+log = logging.getLogger("hub.ingest")
+PREVIEW = 280
+
+
+class IngestRejected(ValueError):
+    """The message cannot be stored as given (bad identity, oversize attachment ...): a 4xx for the caller."""
+
+
+async def ingest(msg: InboundMessage, *, max_attachment_bytes: int = 10_485_760) -> IngestResult:
+    inbox = await get_inbox_config(msg.inbox_id)
+    try:
+        identities = [normalise(msg.sender), *(normalise(i) for i in msg.also_known_as)]
+    except ValueError as exc:
+        raise IngestRejected(str(exc)) from exc
+    if not msg.provider_id:
+        raise IngestRejected("the message has no provider id, so retries could not be recognised")
+    for att in msg.attachments:
+        size = att.size if att.size is not None else len(att.data or b"")
+        if size > max_attachment_bytes:
+            raise IngestRejected(
+                f"attachment {att.filename!r} is {size} bytes; the limit is {max_attachment_bytes} bytes"
+            )
+    html = clean_html(msg.html) if msg.html else None
+    text = msg.text or (html_to_text(html) if html else "")
+    pending: list[DomainEvent] = []
+    async with session_scope() as session:
+        await xact_lock(session, lock_key("msg", inbox.id, msg.provider_id))
+        dup = (
+            await session.execute(
+                select(Message.id, Message.conversation_id, Conversation.contact_id)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(Message.inbox_id == inbox.id, Message.provider_id == msg.provider_id)
+            )
+        ).first()
+        if dup is not None:
+            return IngestResult(message_id=dup[0], conversation_id=dup[1], contact_id=dup[2], created=False)
+        contact_id, _, merge_events = await resolve_contact(session, identities, msg.sender_name)
+        pending.extend(merge_events)
+        conversation, conv_created = await _resolve_conversation(session, inbox, msg, contact_id)
+        now = utcnow()
+        message = Message(
+            conversation_id=conversation.id,
+            inbox_id=inbox.id,
+            direction="in",
+            author_kind="contact",
+            author_id=contact_id,
+            text=text,
+            html=html,
+            provider_id=msg.provider_id,
+            status="received",
+            meta={**msg.meta, **({"automated": True} if msg.automated else {})},
+            created_at=msg.sent_at or now,
+        )
+        session.add(message)
+        await session.flush()
+        attachments: list[AttachmentOut] = []
+        for att in msg.attachments:
+            data = att.data
+            row = Attachment(
+                message_id=message.id,
+                filename=att.filename[:255] or "attachment",
+                content_type=att.content_type[:127] or "application/octet-stream",
+                size=att.size if att.size is not None else len(data or b""),
+                sha256=hashlib.sha256(data or b"").hexdigest(),
+                source_url=att.url,
+                data=data,
+            )
+            session.add(row)
+            await session.flush()
+            attachments.append(
+                AttachmentOut(row.id, row.filename, row.content_type, row.size, f"/api/v1/attachments/{row.id}")
+            )
+        reopened = conversation.status in ("resolved", "snoozed", "pending") and not conv_created
+        if reopened:
+            session.add(
+                Event(
+                    kind="conversation.reopened",
+                    conversation_id=conversation.id,
+                    contact_id=contact_id,
+                    inbox_id=inbox.id,
+                    actor_kind="contact",
+                    actor_id=contact_id,
+                    data={"from": conversation.status},
+                )
+            )
+            conversation.status = "open"
+            conversation.snoozed_until = None
+        conversation.last_activity_at = now
+        conversation.last_message_preview = text[:PREVIEW]
+        conversation.message_count = conversation.message_count + 1
+        if conversation.waiting_since is None:
+            conversation.waiting_since = now
+        conversation.updated_at = now
+        if conv_created:
+            session.add(
+                Event(
+                    kind="conversation.created",
+                    conversation_id=conversation.id,
+                    contact_id=contact_id,
+                    inbox_id=inbox.id,
+                    actor_kind="contact",
+                    actor_id=contact_id,
+                    data={"channel": inbox.channel},
+                )
+            )
+        await session.flush()
+        msg_payload = msgspec.to_builtins(message_out(message, attachments))
+        conv_payload = msgspec.to_builtins(conversation_out(conversation))
+    base = {"inbox_id": inbox.id, "conversation_id": conversation.id, "contact_id": contact_id}
+    if conv_created:
+        pending.append(DomainEvent(name="conversation.created", data=conv_payload, **base))
+    pending.append(DomainEvent(name="message.created", data={**msg_payload, "automated": msg.automated}, **base))
+    if not conv_created:
+        changes = ["status"] if reopened else []
+        pending.append(DomainEvent(name="conversation.updated", data={**conv_payload, "changed": changes}, **base))
+    await events.emit(pending)
+    return IngestResult(
+        message_id=message.id,
+        conversation_id=conversation.id,
+        contact_id=contact_id,
+        created=True,
+        conversation_created=conv_created,
+    )
+
+
+async def _resolve_conversation(
+    session: AsyncSession, inbox: InboxConfig, msg: InboundMessage, contact_id: int
+) -> tuple[Conversation, bool]:
+    if msg.conversation_id is not None:
+        conv = await session.get(Conversation, msg.conversation_id)
+        if conv is not None and conv.inbox_id == inbox.id and conv.contact_id == contact_id and conv.status != "closed":
+            return conv, False
+    if msg.thread_refs:
+        found = (
+            await session.execute(
+                select(Conversation)
+                .join(Message, Message.conversation_id == Conversation.id)
+                .where(
+                    Message.inbox_id == inbox.id,
+                    Message.provider_id.in_(msg.thread_refs[-50:]),
+                    Conversation.contact_id == contact_id,
+                    Conversation.status != "closed",
+                )
+                .order_by(Conversation.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if found is not None:
+            return found, False
+    if msg.thread_key:
+        await xact_lock(session, lock_key("thread", inbox.id, msg.thread_key))
+        found = (
+            await session.execute(
+                select(Conversation)
+                .where(
+                    Conversation.inbox_id == inbox.id,
+                    Conversation.thread_key == msg.thread_key,
+                    Conversation.status != "closed",
+                )
+                .order_by(Conversation.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+    elif msg.thread_refs or msg.conversation_id is not None:
+        found = None  # an answer to something we cannot place starts a new conversation
+    else:
+        await xact_lock(session, lock_key("contact-thread", inbox.id, contact_id))
+        found = (
+            await session.execute(
+                select(Conversation)
+                .where(
+                    Conversation.inbox_id == inbox.id,
+                    Conversation.contact_id == contact_id,
+                    Conversation.thread_key.is_(None),
+                    Conversation.status != "closed",
+                )
+                .order_by(Conversation.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+    if found is not None:
+        return found, False
+    now = utcnow()
+    conv = Conversation(
+        inbox_id=inbox.id,
+        contact_id=contact_id,
+        status="open",
+        priority="none",
+        team_id=inbox.team_id,
+        subject=(msg.subject or "")[:500],
+        thread_key=msg.thread_key,
+        channel=inbox.channel,
+        last_activity_at=now,
+        created_at=now,
+        updated_at=now,
+        message_count=0,
+        attributes={},
+        last_message_preview="",
+    )
+    session.add(conv)
+    await session.flush()
+    return conv, True
+
+
+async def touch_contact(session: AsyncSession, contact_id: int) -> None:
+    from hub.models import Contact
+
+    await session.execute(update(Contact).where(Contact.id == contact_id).values(last_seen_at=utcnow()))
