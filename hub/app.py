@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import os
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -39,6 +39,10 @@ PACKAGES = [
     "ticketing",
     "knowledge_base",
     "web",
+    "web.inbox",
+    "web.widget",
+    "web.help",
+    "web.dashboard",
 ]
 
 PUBLIC_PATHS = [
