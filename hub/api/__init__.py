@@ -2,9 +2,10 @@
 
 from hub.api.health import health
 from hub.api.session import SessionController
+from hub.api.ws_agent import agent_socket
 from hub.extension import Extension
 
 extension = Extension(
     name="api",
-    route_handlers=[health, SessionController],
+    route_handlers=[health, SessionController, agent_socket],
 )
