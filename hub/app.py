@@ -110,7 +110,9 @@ async def start_services(settings: Settings, *, web: bool) -> None:
         queue = InProcessQueue()
     await queue.start()
     set_queue(queue)
-    import hub.dispatch  # noqa: F401  (registers delivery jobs)
+    from hub import dispatch  # registers delivery jobs
+
+    dispatch.configure(lease_seconds=settings.delivery_lease_seconds)
 
     for ext in extension.extensions():
         if ext.setup is not None:

@@ -32,6 +32,11 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
 
 
+def configure(*, lease_seconds: int) -> None:
+    global LEASE
+    LEASE = timedelta(seconds=lease_seconds)
+
+
 async def queue_outbound(
     session: AsyncSession,
     conversation: Conversation,

@@ -34,6 +34,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     smtp_port: int = 2525
     smtp_enabled: bool = True
     max_body_bytes: int = 1_048_576
+    # How long a claimed outbound message may stay "sending" before another runner may retry it.
+    delivery_lease_seconds: int = 120
     max_attachment_bytes: int = 10_485_760
     seed_demo: bool = True
     log_level: str = "info"
