@@ -1,0 +1,22 @@
+"""The Slack channel: Events API in (threads and DMs become conversations), replies through chat.postMessage
+into the same thread."""
+
+from channels.slack import send as sender
+from channels.slack.settings import SlackInboxCredentials, SlackInboxSettings
+from channels.slack.webhooks import slack_events
+from hub.extension import ChannelSpec, Extension
+
+extension = Extension(
+    name="channel-slack",
+    route_handlers=[slack_events],
+    channel=ChannelSpec(
+        kind="slack",
+        label="Slack",
+        identity_kind="slack",
+        send=sender.send,
+        settings_type=SlackInboxSettings,
+        credentials_type=SlackInboxCredentials,
+        supports_html=False,
+        supports_attachments=False,
+    ),
+)
