@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import secrets
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import UTC, datetime
 
 
 def new_id(domain: str = "customer.test") -> str:
@@ -42,7 +42,7 @@ def gmail_reply(sender: str, to: str, in_reply_to: str, references: list[str], n
     )
     html = (
         f'<div dir="ltr">{new_text}</div><br><div class="gmail_quote"><div class="gmail_attr">On Mon, Nov 23, '
-        f"2026 at 10:00 AM Acme Support &lt;{to}&gt; wrote:<br></div><blockquote class=\"gmail_quote\">We are "
+        f'2026 at 10:00 AM Acme Support &lt;{to}&gt; wrote:<br></div><blockquote class="gmail_quote">We are '
         "looking into it.<br>Best, Acme</blockquote></div>"
     )
     boundary = "000000000000a1b2c3d4e5f6"

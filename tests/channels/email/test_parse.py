@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from channels.email import parse
+from channels.email import parse, tokens
 from hub import crypto
-from channels.email import tokens
 from tests.channels.email import samples
 
 
