@@ -18,7 +18,9 @@ class AttachmentOut(msgspec.Struct):
     url: str
 
 
-class MessageOut(msgspec.Struct):
+class MessageOut(msgspec.Struct, tag_field="type", tag="message"):
+    """Tagged (`"type": "message"`) so timelines can mix messages and events in one typed list."""
+
     id: int
     conversation_id: int
     inbox_id: int
@@ -34,10 +36,9 @@ class MessageOut(msgspec.Struct):
     sent_at: datetime | None
     attachments: list[AttachmentOut] = msgspec.field(default_factory=list)
     meta: dict[str, Any] = msgspec.field(default_factory=dict)
-    type: str = "message"
 
 
-class EventOut(msgspec.Struct):
+class EventOut(msgspec.Struct, tag_field="type", tag="event"):
     id: int
     kind: str
     conversation_id: int | None
@@ -46,7 +47,6 @@ class EventOut(msgspec.Struct):
     actor_id: int | None
     data: dict[str, Any]
     created_at: datetime
-    type: str = "event"
 
 
 class ConversationOut(msgspec.Struct):
