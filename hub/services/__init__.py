@@ -1,0 +1,1 @@
+"""Application services behind the agent REST API: the rules live here, controllers only translate HTTP."""
