@@ -1,0 +1,83 @@
+"""Automation rules: when an event happens (message.created, conversation.created/updated, sla.breached,
+sla.warning, csat.received) and the conditions hold, run the actions — including signed webhooks.
+
+Actions emit events of their own; a context variable counts the nesting so a rule that reacts to its own
+change stops after `MAX_DEPTH` rounds instead of looping.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.db import session_scope
+from hub.events import DomainEvent
+from ticketing.actions import run_actions
+from ticketing.models import AutomationRule
+from ticketing.routing import context_for
+from ticketing.rules import matches
+from ticketing.service import Actor
+
+log = logging.getLogger("ticketing.automation")
+EVENTS = (
+    "message.created",
+    "conversation.created",
+    "conversation.updated",
+    "sla.breached",
+    "sla.warning",
+    "csat.received",
+)
+MAX_DEPTH = 3
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("automation_depth", default=0)
+
+
+async def on_event(event: DomainEvent) -> None:
+    if event.conversation_id is None or event.name not in EVENTS:
+        return
+    depth = _depth.get()
+    if depth >= MAX_DEPTH:
+        log.warning("automation stopped at depth %d on %s (a rule keeps triggering itself?)", depth, event.name)
+        return
+    async with session_scope() as session:
+        rules = list(
+            (
+                await session.execute(
+                    select(AutomationRule)
+                    .where(AutomationRule.enabled.is_(True), AutomationRule.event == event.name)
+                    .order_by(AutomationRule.id)
+                )
+            ).scalars()
+        )
+    if not rules:
+        return
+    message = event.data if event.name == "message.created" else None
+    token = _depth.set(depth + 1)
+    try:
+        for rule in rules:
+            ctx = await context_for(event.conversation_id, event.name, message, event.data)
+            if ctx is None:
+                return
+            if not matches(rule.conditions, rule.match, ctx):
+                continue
+            trigger: dict[str, Any] = {
+                "event": event.name,
+                "rule": {"id": rule.id, "name": rule.name},
+                "data": event.data,
+            }
+            try:
+                await run_actions(
+                    event.conversation_id,
+                    rule.actions,
+                    Actor("automation", rule.id),
+                    source="automation",
+                    rule_id=rule.id,
+                    secrets=rule.secrets or {},
+                    trigger=trigger,
+                )
+            except Exception:
+                log.exception("automation rule %s failed on %s", rule.id, event.name)
+    finally:
+        _depth.reset(token)
