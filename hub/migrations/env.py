@@ -20,6 +20,7 @@ for _pkg in (
     "channels.chat",
     "ticketing",
     "knowledge_base",
+    "web.inbox",
 ):
     try:
         importlib.import_module(f"{_pkg}.models")
