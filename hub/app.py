@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import logging
 import os
@@ -65,6 +67,9 @@ PUBLIC_PATHS = [
 ]
 
 
+_background: dict[str, Any] = {}
+
+
 def load_extensions() -> list[extension.Extension]:
     for name in PACKAGES:
         try:
@@ -117,6 +122,11 @@ async def start_services(settings: Settings, *, web: bool) -> None:
     for ext in extension.extensions():
         if ext.setup is not None:
             ext.setup()
+    if web and settings.redis_url and settings.jobs_in_web:
+        from hub.jobs.saq_queue import build_worker
+
+        worker = build_worker(queue, handle_signals=False)
+        _background["saq-worker"] = (worker, asyncio.create_task(worker.start()))
     for ext in extension.extensions():
         for hook in ext.on_startup:
             await hook()
@@ -136,6 +146,13 @@ async def stop_services() -> None:
                 await hook()
             except Exception:
                 log.exception("shutdown hook failed")
+    entry = _background.pop("saq-worker", None)
+    if entry is not None:
+        worker, task = entry
+        await worker.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
     try:
         await get_queue().stop()
     except RuntimeError:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import signal
 import sys
 from pathlib import Path
 
@@ -125,16 +124,12 @@ async def _worker(settings: Settings, concurrency: int) -> None:
     queue = get_queue()
     assert isinstance(queue, SaqQueue)
     w = build_worker(queue, concurrency=concurrency)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    task = asyncio.create_task(w.start())
     typer.echo(f"Worker running {len(w.functions)} job types with concurrency {concurrency}.")
-    await stop.wait()
-    await w.stop()
-    task.cancel()
-    await stop_services()
+    try:
+        await w.start()  # returns on SIGINT/SIGTERM (SAQ installs the handlers)
+    finally:
+        await w.stop()
+        await stop_services()
 
 
 @app.command()
@@ -198,3 +193,7 @@ def main() -> None:
     except SettingsError as exc:
         typer.secho(f"Configuration error: {exc}", fg="red", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

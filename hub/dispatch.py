@@ -20,9 +20,9 @@ from hub import events, extension
 from hub.db import session_scope, utcnow
 from hub.events import DomainEvent
 from hub.inbound import Identity
-from hub.inboxes import get_inbox_config
+from hub.inboxes import config_of
 from hub.jobs import enqueue, job, sweeper
-from hub.models import Attachment, ContactIdentity, Conversation, Message, User
+from hub.models import Attachment, ContactIdentity, Conversation, Inbox, Message, User
 from hub.outbound import DeliveryError, OutboundAttachment, OutboundMessage
 from hub.schemas import message_out
 
@@ -146,7 +146,10 @@ async def _build_outbound(session: AsyncSession, message_id: int) -> OutboundMes
     assert message is not None
     conv = await session.get(Conversation, message.conversation_id)
     assert conv is not None
-    inbox = await get_inbox_config(conv.inbox_id)
+    # Loaded through this session: a second session here would deadlock SQLite's single writer.
+    inbox_row = await session.get(Inbox, conv.inbox_id)
+    assert inbox_row is not None
+    inbox = config_of(inbox_row)
     spec = extension.channels().get(inbox.channel)
     kind = spec.identity_kind if spec else "external"
     ident = (

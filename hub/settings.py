@@ -36,6 +36,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_body_bytes: int = 1_048_576
     # How long a claimed outbound message may stay "sending" before another runner may retry it.
     delivery_lease_seconds: int = 120
+    # With REDIS_URL, web processes only enqueue; set this to also consume jobs in the web process.
+    jobs_in_web: bool = False
     max_attachment_bytes: int = 10_485_760
     seed_demo: bool = True
     log_level: str = "info"

@@ -114,5 +114,6 @@ def pg_stack(data_dir: Path, database: str) -> Stack:
         database_url=pg_url(database),
         redis_url=REDIS_URL,
         redis_namespace=f"hubtest-{secrets.token_hex(4)}",
+        jobs_in_web=True,
     )
     return Stack("pg", settings, _settings_env(settings), pg_database=database)

@@ -59,6 +59,7 @@ def build_worker(
     concurrency: int = 20,
     startup: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     shutdown: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+    handle_signals: bool = True,
 ) -> Worker:
     functions = [(spec.name, _adapt(spec)) for spec in registered_jobs().values()]
 
@@ -67,11 +68,15 @@ def build_worker(
             await startup(ctx)
         await _sweep(ctx)
 
-    return Worker(
+    worker = Worker(
         queue.queue,
         functions=functions,  # type: ignore[arg-type]
         concurrency=concurrency,
         cron_jobs=[CronJob(_sweep, cron="* * * * *")],
         startup=on_startup,
         shutdown=shutdown,
+        shutdown_grace_period_s=5,
     )
+    if not handle_signals:
+        worker.SIGNALS = []  # inside a web process the server owns SIGINT/SIGTERM
+    return worker

@@ -61,7 +61,7 @@ class CallbackDouble:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        entry = {"headers": dict(request.headers), "body": json.loads(body)}
+        entry = {"headers": {k.lower(): v for k, v in request.headers.items()}, "body": json.loads(body)}
         if self.hang_next > 0:
             self.hang_next -= 1
             self.requests.append({**entry, "hung": True})
