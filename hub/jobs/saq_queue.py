@@ -68,11 +68,11 @@ def build_worker(
             await startup(ctx)
         await _sweep(ctx)
 
-    worker = Worker(
+    worker: Worker = Worker(  # type: ignore[type-var]
         queue.queue,
         functions=functions,  # type: ignore[arg-type]
         concurrency=concurrency,
-        cron_jobs=[CronJob(_sweep, cron="* * * * *")],
+        cron_jobs=[CronJob(_sweep, cron="* * * * *")],  # type: ignore[type-var]
         startup=on_startup,
         shutdown=shutdown,
         shutdown_grace_period_s=5,
