@@ -37,6 +37,9 @@ def keyword(body: str) -> Keyword | None:
 def phone(value: str, field: str, region: str) -> str:
     if not value:
         raise SmsPayloadError(f"the {field} field is missing")
+    prefix, sep, _ = value.partition(":")
+    if sep and prefix.lower() not in ("tel", "sms"):
+        raise SmsPayloadError(f"{field}={value!r} is a {prefix} address; this inbox handles SMS/MMS only")
     try:
         return normalise_phone(value, region)
     except InvalidAddress as exc:
