@@ -1,7 +1,8 @@
 """Which email inbox an address belongs to (support@acme.test, its aliases and plus-addresses).
 
-The SMTP listener asks this for every RCPT TO, so the table of addresses is cached for a few seconds; a
-miss refreshes it at once (rate-limited), so a newly created inbox receives mail without a restart.
+The SMTP listener asks this for every RCPT TO, so the table of addresses is cached; a miss checks a cheap
+fingerprint of the email inboxes (count, last update) and reloads when it changed, so a newly created or
+edited inbox receives mail at once, while unknown recipients cost one small query.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 import time
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from channels.email.settings import EmailSettings, load_settings
 from channels.email.tokens import split_plus
@@ -20,16 +21,29 @@ from hub.models import Inbox
 from hub.outbound import InboxConfig
 
 log = logging.getLogger("channels.email.directory")
-TTL = 10.0
-MISS_REFRESH = 0.25
+TTL = 30.0
 
 _table: dict[str, list[int]] = {}
 _configs: dict[int, tuple[InboxConfig, EmailSettings]] = {}
 _loaded_at = 0.0
+_fingerprint: tuple[object, ...] = ()
+
+
+async def _current_fingerprint() -> tuple[object, ...]:
+    async with session_scope() as session:
+        row = (
+            await session.execute(
+                select(func.count(Inbox.id), func.max(Inbox.updated_at), func.max(Inbox.id)).where(
+                    Inbox.channel == "email"
+                )
+            )
+        ).one()
+    return tuple(row)
 
 
 async def _refresh() -> None:
-    global _table, _configs, _loaded_at
+    global _table, _configs, _loaded_at, _fingerprint
+    fingerprint = await _current_fingerprint()
     async with session_scope() as session:
         rows = (await session.execute(select(Inbox).where(Inbox.channel == "email", Inbox.active))).scalars().all()
         configs = [config_of(row) for row in rows]
@@ -44,7 +58,7 @@ async def _refresh() -> None:
         found[config.id] = (config, settings)
         for address in (settings.address, *settings.aliases):
             table.setdefault(address, []).append(config.id)
-    _table, _configs, _loaded_at = table, found, time.monotonic()
+    _table, _configs, _loaded_at, _fingerprint = table, found, time.monotonic(), fingerprint
 
 
 def _match(address: str) -> list[int]:
@@ -56,12 +70,12 @@ def _match(address: str) -> list[int]:
 
 async def inboxes_for(address: str) -> list[tuple[InboxConfig, EmailSettings]]:
     """Active email inboxes that accept mail for `address` (usually one)."""
-    age = time.monotonic() - _loaded_at
-    if age > TTL:
+    refreshed = False
+    if time.monotonic() - _loaded_at > TTL:
         await _refresh()
-        age = 0.0
+        refreshed = True
     ids = _match(address)
-    if not ids and age > MISS_REFRESH:
+    if not ids and not refreshed and await _current_fingerprint() != _fingerprint:
         await _refresh()
         ids = _match(address)
     return [_configs[i] for i in ids if i in _configs]
