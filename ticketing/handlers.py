@@ -77,8 +77,7 @@ async def on_conversation_updated(event: DomainEvent) -> None:
         "assignee_id" in changed and data.get("assignee_id") is None
     )
     if source != "assignment" and (frees_slot or ("team_id" in changed and data.get("assignee_id") is None)):
-        actor = data.get("actor_id") if data.get("actor_kind") == "agent" else None
-        freed_agent = data.get("assignee_id") or actor
+        freed_agent = data.get("assignee_id") or event.user_id
         await _step("assignment", assignment.on_slot_freed(data.get("team_id"), freed_agent))
     await _step("automation", automation.on_event(event))
 

@@ -1,0 +1,82 @@
+"""Helpers for ticketing tests: messages in through the real ingest, replies through the real dispatch,
+and (on the PostgreSQL + Redis stack) a SAQ worker on the test loop so scheduled jobs really run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from hub import dispatch
+from hub.db import session_scope
+from hub.inbound import Identity, InboundMessage, IngestResult
+from hub.ingest import ingest
+from hub.models import Conversation, Inbox, Message
+
+
+@pytest.fixture(scope="session")
+async def jobs(client: Any, stack: Any) -> AsyncIterator[None]:
+    """Scheduled jobs run: in-process they already do; on Redis a worker consumes the stack's queue."""
+    if not stack.is_pg:
+        yield
+        return
+    from hub.jobs import get_queue
+    from hub.jobs.saq_queue import build_worker
+
+    worker = build_worker(get_queue(), concurrency=10)  # type: ignore[arg-type]
+    worker.timers["schedule"] = 0.2
+    task = asyncio.create_task(worker.start())
+    try:
+        yield
+    finally:
+        await worker.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def inbound(inbox: Inbox, sender: str = "cust", text: str = "Hello", **fields: Any) -> IngestResult:
+    kind = "phone" if inbox.channel == "sms" else "external"
+    address = sender if kind == "phone" else f"{inbox.id}:{sender}"
+    return await ingest(
+        InboundMessage(
+            inbox_id=inbox.id,
+            provider_id=fields.pop("provider_id", secrets.token_hex(8)),
+            sender=Identity(kind, address),
+            sender_name=fields.pop("sender_name", sender.title()),
+            text=text,
+            **fields,
+        )
+    )
+
+
+async def reply(conversation_id: int, agent_id: int, text: str = "On it") -> Message:
+    async with session_scope() as session:
+        conv = await session.get(Conversation, conversation_id)
+        assert conv is not None
+        msg = await dispatch.queue_outbound(session, conv, text=text, author_kind="agent", author_id=agent_id)
+    await dispatch.after_commit(msg, conv)
+    return msg
+
+
+async def conversation(conversation_id: int) -> Conversation:
+    async with session_scope() as session:
+        conv = await session.get(Conversation, conversation_id)
+        assert conv is not None
+        return conv
+
+
+async def eventually(check: Any, timeout: float = 10.0) -> Any:
+    """Poll an async predicate until it returns something truthy (jobs and workers run concurrently)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
