@@ -183,10 +183,12 @@ class Presence:
         key = f"{self.process}:{conn.id}"
         self.local[conn.id] = (principal.id, key)
         self.conns[conn.id] = _ConnState()
-        await self.store.add(principal.id, key)
-        current = await get_availability(principal.id)
-        if current == "offline":
-            await set_status(principal.id, "online")
+        count = await self.store.add(principal.id, key)
+        if count == 1:
+            # The first tab anywhere: announce even if the stored value already says online (a new account).
+            await set_status(principal.id, "online", announce=True)
+        elif await get_availability(principal.id) == "offline":
+            await set_status(principal.id, "online")  # a racing last-tab-close wrote offline
         await conn.send_json({"event": "presence.snapshot", "data": {"users": await snapshot(self.store)}})
 
     async def disconnected(self, principal: Principal, conn: AgentConnection) -> None:
@@ -318,19 +320,16 @@ async def get_availability(user_id: int) -> str | None:
         return (await session.execute(select(User.availability).where(User.id == user_id))).scalar_one_or_none()
 
 
-async def set_status(user_id: int, status: str) -> None:
-    """Store the user's availability (routing reads it) and announce it; a no-op when unchanged."""
+async def set_status(user_id: int, status: str, *, announce: bool = False) -> None:
+    """Store the user's availability (routing reads it) and announce it; a no-op when unchanged unless
+    `announce` asks for the event anyway."""
     if status not in STATUSES:
         raise ValueError(f"unknown presence status {status!r}")
     async with session_scope() as session:
-        changed = (
-            await session.execute(
-                update(User)
-                .where(User.id == user_id, User.availability != status)
-                .values(availability=status)
-                .returning(User.name, User.email)
-            )
-        ).first()
+        query = update(User).where(User.id == user_id)
+        if not announce:
+            query = query.where(User.availability != status)
+        changed = (await session.execute(query.values(availability=status).returning(User.name, User.email))).first()
     if changed is None:
         return
     data = {"user_id": user_id, "name": changed[0] or changed[1], "status": status}

@@ -90,9 +90,7 @@ async def test_list_pages_with_cursor(client):
     made = {await customer_says(inbox.id, f"p{i}", f"message {i}") for i in range(5)}
     first = await queries.list_conversations(principal, ListFilters(view="all"), limit=3)
     assert len(first.rows) == 3 and first.next_cursor
-    second = await queries.list_conversations(
-        principal, ListFilters(view="all", cursor=first.next_cursor), limit=3
-    )
+    second = await queries.list_conversations(principal, ListFilters(view="all", cursor=first.next_cursor), limit=3)
     assert {r.conversation.id for r in first.rows} | {r.conversation.id for r in second.rows} == made
     assert second.next_cursor is None
 

@@ -334,17 +334,20 @@
   async function loadCanned(q) {
     const list = $("#canned-list");
     try {
-      const data = await api("GET", "/api/v1/canned-responses?q=" + encodeURIComponent(q || ""));
+      const params = new URLSearchParams({ q: q || "" });
+      if (current) params.set("conversation_id", current);
+      const data = await api("GET", "/api/v1/canned-responses?" + params.toString());
       const items = Array.isArray(data) ? data : data.items || [];
       list.innerHTML = "";
       if (!items.length) list.innerHTML = '<li class="muted">No canned responses match.</li>';
       items.slice(0, 20).forEach((item) => {
+        const text = item.rendered || item.body || "";
         const li = document.createElement("li");
         const b = document.createElement("button");
         b.type = "button";
-        b.textContent = item.title || item.shortcut || item.name || "Response";
-        b.title = item.text || item.body || item.content || "";
-        b.addEventListener("click", () => insertText(item.text || item.body || item.content || ""));
+        b.textContent = (item.shortcut ? "/" + item.shortcut + "  " : "") + (item.title || text.slice(0, 60));
+        b.title = text;
+        b.addEventListener("click", () => insertText(text));
         li.appendChild(b);
         list.appendChild(li);
       });
@@ -371,7 +374,7 @@
     if (!box || !current) return;
     try {
       const data = await api("GET", "/api/v1/kb/suggest?conversation_id=" + current);
-      const items = (Array.isArray(data) ? data : data.items || data.articles || []).slice(0, 3);
+      const items = (Array.isArray(data) ? data : data.results || data.items || []).slice(0, 3);
       box.innerHTML = "";
       if (!items.length) { box.hidden = true; return; }
       const label = document.createElement("span");
@@ -382,10 +385,10 @@
         const b = document.createElement("button");
         b.type = "button";
         b.className = "chip";
-        const url = a.url || (a.slug ? location.origin + "/help/articles/" + a.slug : "");
+        const url = a.url && !a.url.startsWith("http") ? location.origin + a.url : a.url || "";
         b.textContent = a.title || url;
-        b.title = "Insert a link to this article";
-        b.addEventListener("click", () => insertText(`${a.title}: ${url.startsWith("http") ? url : location.origin + url}`));
+        b.title = (a.snippet ? a.snippet + "\n" : "") + "Insert a link to this article";
+        b.addEventListener("click", () => insertText(`${a.title}: ${url}`));
         box.appendChild(b);
       });
       box.hidden = false;

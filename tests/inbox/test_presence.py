@@ -1,0 +1,133 @@
+"""Presence over several tabs and collision hints (viewing, typing) through a real server and websockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import AsyncExitStack
+
+import websockets
+from sqlalchemy import select
+
+from hub.db import session_scope
+from hub.models import User
+from tests.factories import auth_headers, make_user
+from tests.inbox.conftest import api_inbox, customer_says
+
+
+async def next_event(ws, name: str, match=None, timeout: float = 10.0) -> dict:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, deadline - loop.time())))
+        if frame.get("event") == name and (match is None or match(frame)):
+            return frame
+
+
+async def drain(ws) -> list[dict]:
+    """Everything the server sent before it answers a ping (the socket handles frames in order)."""
+    await ws.send(json.dumps({"type": "ping"}))
+    seen = []
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if frame.get("event") == "pong":
+            return seen
+        seen.append(frame)
+
+
+async def availability(user_id: int) -> str:
+    async with session_scope() as session:
+        return (await session.execute(select(User.availability).where(User.id == user_id))).scalar_one()
+
+
+def about(user_id: int):
+    return lambda f: f["data"].get("user_id") == user_id
+
+
+async def open_tab(stack: AsyncExitStack, live_server, headers):
+    ws = await stack.enter_async_context(
+        websockets.connect(f"{live_server.ws_url}/ws/agent", additional_headers=headers)
+    )
+    await next_event(ws, "hello")
+    return ws
+
+
+async def test_presence_kept_across_tabs_until_the_last_closes(client, live_server):
+    watcher = await make_user("manager", name="Wanda Watcher")
+    agent = await make_user("agent", name="Tab Tester")
+    agent_headers = await auth_headers(agent)
+    async with AsyncExitStack() as stack:
+        w = await open_tab(stack, live_server, await auth_headers(watcher))
+        tab1 = await websockets.connect(f"{live_server.ws_url}/ws/agent", additional_headers=agent_headers)
+        await next_event(tab1, "hello")
+        snapshot = await next_event(tab1, "presence.snapshot")
+        assert any(u["user_id"] == watcher.id and u["status"] == "online" for u in snapshot["data"]["users"])
+        online = await next_event(w, "presence", about(agent.id))
+        assert online["data"]["status"] == "online" and online["data"]["name"] == "Tab Tester"
+        assert await availability(agent.id) == "online"
+
+        tab2 = await websockets.connect(f"{live_server.ws_url}/ws/agent", additional_headers=agent_headers)
+        await next_event(tab2, "hello")
+        await tab1.close()
+        await drain(tab2)  # the server has handled tab2's frames; tab1's close has been processed by now
+        await asyncio.sleep(0.3)
+        assert [f for f in await drain(w) if f["event"] == "presence" and about(agent.id)(f)] == []
+        assert await availability(agent.id) == "online"
+
+        await tab2.send(json.dumps({"type": "presence", "status": "away"}))
+        away = await next_event(w, "presence", about(agent.id))
+        assert away["data"]["status"] == "away"
+        # the user's other tabs hear it too (their own agent topic), so every tab shows the same status
+        assert (await next_event(tab2, "presence", about(agent.id)))["data"]["status"] == "away"
+        assert await availability(agent.id) == "away"
+
+        await tab2.close()
+        offline = await next_event(w, "presence", about(agent.id))
+        assert offline["data"]["status"] == "offline"
+        assert await availability(agent.id) == "offline"
+
+
+async def test_bad_presence_status_is_refused(client, live_server):
+    agent = await make_user("agent")
+    async with AsyncExitStack() as stack:
+        ws = await open_tab(stack, live_server, await auth_headers(agent))
+        await ws.send(json.dumps({"type": "presence", "status": "asleep"}))
+        error = await next_event(ws, "error")
+        assert "online" in error["data"]["detail"]
+
+
+async def test_viewing_and_typing_reach_colleagues_of_that_inbox_only(client, live_server):
+    inbox = await api_inbox()
+    elsewhere = await api_inbox()
+    conv_id = await customer_says(inbox.id, "erin", "I need help")
+    alice = await make_user("agent", inbox_ids=[inbox.id], name="Alice")
+    bob = await make_user("agent", inbox_ids=[inbox.id], name="Bob")
+    carl = await make_user("agent", inbox_ids=[elsewhere.id], name="Carl")
+    async with AsyncExitStack() as stack:
+        b = await open_tab(stack, live_server, await auth_headers(bob))
+        c = await open_tab(stack, live_server, await auth_headers(carl))
+        await b.send(json.dumps({"type": "viewing", "conversation_id": conv_id}))
+        a = await open_tab(stack, live_server, await auth_headers(alice))
+        await a.send(json.dumps({"type": "viewing", "conversation_id": conv_id}))
+        seen = await next_event(b, "viewing", about(alice.id))
+        assert seen["conversation_id"] == conv_id and seen["inbox_id"] == inbox.id
+        assert seen["data"]["viewing"] is True and seen["data"]["name"] == "Alice"
+
+        await a.send(json.dumps({"type": "typing", "conversation_id": conv_id, "typing": True}))
+        typing = await next_event(b, "typing", about(alice.id))
+        assert typing["data"]["typing"] is True and typing["data"]["private"] is False
+
+        # Carl cannot see the inbox: his hints are refused and he hears nothing about it
+        await c.send(json.dumps({"type": "viewing", "conversation_id": conv_id}))
+        assert "No conversation" in (await next_event(c, "error"))["data"]["detail"]
+        await c.send(json.dumps({"type": "typing", "conversation_id": 10**9}))
+        await next_event(c, "error")
+        assert not [f for f in await drain(c) if f["event"] in ("viewing", "typing")]
+        assert not [f for f in await drain(b) if f["event"] in ("viewing", "typing") and about(carl.id)(f)]
+
+        # closing the tab withdraws what it announced
+        await a.close()
+        stopped = await next_event(b, "typing", about(alice.id))
+        assert stopped["data"]["typing"] is False
+        left = await next_event(b, "viewing", about(alice.id))
+        assert left["data"]["viewing"] is False
