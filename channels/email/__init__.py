@@ -8,7 +8,7 @@ import sys
 
 from channels.email import imap
 from channels.email.cli import import_mail, smtp
-from channels.email.send import send
+from channels.email.send import send as send_email
 from channels.email.settings import EmailCredentials, EmailSettings
 from channels.email.smtp_server import start_listener, stop_listener
 from channels.email.webhooks import email_raw
@@ -54,7 +54,7 @@ extension = Extension(
         kind="email",
         label="Email",
         identity_kind="email",
-        send=send,
+        send=send_email,
         settings_type=EmailSettings,
         credentials_type=EmailCredentials,
         supports_html=True,
