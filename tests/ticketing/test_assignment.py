@@ -35,7 +35,7 @@ async def setup_team(client, mode, *agents):
 
 
 async def test_round_robin_honours_capacity_and_presence(client, jobs):
-    team, inbox, (a, b, off) = await setup_team(client, "round_robin", (2, "online"), (1, "online"), (5, "offline"))
+    _team, inbox, (a, b, _off) = await setup_team(client, "round_robin", (2, "online"), (1, "online"), (5, "offline"))
     got = []
     for i in range(4):
         res = await inbound(inbox, f"rr{i}")
@@ -69,7 +69,7 @@ async def conversations_of(user_id):
 
 
 async def test_least_loaded_and_agent_coming_online(client, jobs):
-    team, inbox, (a, b) = await setup_team(client, "least_loaded", (3, "online"), (3, "offline"))
+    _team, inbox, (a, b) = await setup_team(client, "least_loaded", (3, "online"), (3, "offline"))
     ids = [(await inbound(inbox, f"ll{i}")).conversation_id for i in range(4)]
     owners = [(await conversation(i)).assignee_id for i in ids]
     assert owners[:3] == [a.id, a.id, a.id] and owners[3] is None
