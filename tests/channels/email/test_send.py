@@ -98,9 +98,7 @@ async def test_smtp_errors_map_to_retry_or_fail(stack, smtp_catcher, reply, retr
     assert err.value.retry is retry and err.value.code == reply[:3]
 
 
-async def test_refused_recipient_and_unreachable_server(stack, smtp_catcher):
-    controller, _ = smtp_catcher
-
+async def test_refused_recipient_and_unreachable_server(stack):
     class Refuse:
         async def handle_RCPT(self, server, session, envelope, address, options):
             return "550 5.1.1 user unknown"
