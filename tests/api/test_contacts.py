@@ -62,7 +62,7 @@ async def test_timeline_spans_channels_but_only_visible_inboxes(client: httpx.As
 
 
 async def test_merge_moves_conversations_and_identities(client: httpx.AsyncClient, world: World):
-    keep_conv, keep, _ = await incoming(world.inbox, name="Keeper")
+    _keep_conv, keep, _ = await incoming(world.inbox, name="Keeper")
     gone_conv, gone, _ = await incoming(world.inbox, name="Duplicate")
     url = f"/api/v1/contacts/{keep}/merge"
     resp = await client.post(url, json={"other_id": gone}, headers=world.h("agent"))
