@@ -315,3 +315,30 @@ async def test_one_customer_across_email_slack_and_sms_is_one_contact(client, li
             .all()
         )
     assert channels == {"email", "slack", "sms"}
+
+
+async def test_agent_reply_through_the_rest_api_reaches_slack(client, live_server, slack, outbound_worker):
+    from tests.factories import auth_headers, make_user
+
+    sl = await slack_inbox(live_server, slack)
+    user = user_id()
+    slack.add_user(user, "Rest Person")
+    top = sl.event(user, "Question via Slack")
+    await sl.deliver(top)
+    conv_id = (await stored(sl.inbox.id, f"C0SUPPORT:{top['event']['ts']}")).conversation_id
+    agent = await make_user("agent", inbox_ids=[sl.inbox.id])
+    resp = await post(
+        f"{live_server.url}/api/v1/conversations/{conv_id}/messages",
+        json={"text": "Answer from the inbox"},
+        headers=await auth_headers(agent),
+    )
+    assert resp.status_code in (200, 201), resp.text
+    mid = int(resp.json()["id"])
+    sent = await wait_for(lambda: message_with_status(mid, "sent"))
+    args = slack.args(slack.posts()[-1])
+    assert (args["channel"], args["thread_ts"], args["text"]) == (
+        "C0SUPPORT",
+        top["event"]["ts"],
+        "Answer from the inbox",
+    )
+    assert sent.provider_id == f"C0SUPPORT:{slack.posts()[-1]['ts']}"

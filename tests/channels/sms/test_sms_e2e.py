@@ -300,3 +300,30 @@ async def test_twilio_reported_opt_out_is_remembered(client, live_server, twilio
     mid2 = await reply(conv_id, "second")
     assert OPTED_OUT_REASON in (await wait_for(lambda: message_with_status(mid2, "failed"))).error
     assert len(twilio.requests) == 1  # the second never reached Twilio
+
+
+async def test_agent_reply_through_the_rest_api_reaches_twilio(client, live_server, twilio, outbound_worker):
+    """The whole path an agent uses: REST reply on the live server -> its delivery runner -> Twilio double."""
+    from tests.factories import auth_headers, make_user
+
+    sms = await sms_inbox(live_server, twilio)
+    customer = number()
+    _, form = await sms.text(customer, "Can I change my address?")
+    conv_id = (await stored(sms.inbox.id, form["MessageSid"])).conversation_id
+    agent = await make_user("agent", inbox_ids=[sms.inbox.id])
+    resp = await post(
+        f"{live_server.url}/api/v1/conversations/{conv_id}/messages",
+        json={"text": "Yes, reply with the new one."},
+        headers=await auth_headers(agent),
+    )
+    assert resp.status_code in (200, 201), resp.text
+    mid = int(resp.json()["id"])
+    sent = await wait_for(lambda: message_with_status(mid, "sent"))
+    [req] = twilio.sent()
+    assert req["form"]["To"] == customer and req["form"]["Body"] == "Yes, reply with the new one."
+    assert sent.provider_id == req["sid"]
+    resp = await sms.send_signed(
+        req["form"]["StatusCallback"], {"MessageSid": req["sid"], "MessageStatus": "delivered"}
+    )
+    assert resp.status_code == 200
+    assert (await message(mid)).status == "delivered"
