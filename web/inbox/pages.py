@@ -120,16 +120,18 @@ async def _list_context(request: AgentRequest, filters: ListFilters) -> dict[str
 
 
 def _filters(
-    view: str | None, status: str | None, inbox_id: int | None, channel: str | None, tag: str | None, q: str | None
+    view: str | None, status: str | None, inbox_id: str | None, channel: str | None, tag: str | None, q: str | None
 ) -> ListFilters:
+    inbox = int(inbox_id) if inbox_id and inbox_id.strip().isdigit() else None
     return ListFilters(
-        view=view or "mine", status=status or "open", inbox_id=inbox_id, channel=channel, tag=tag, q=q
+        view=view or "mine", status=status or "open", inbox_id=inbox, channel=channel, tag=tag, q=q
     ).normalised()
 
 
 ViewParam = Annotated[str | None, Parameter(query="view", required=False, description="mine|unassigned|team|all")]
 StatusParam = Annotated[str | None, Parameter(query="status", required=False)]
-InboxParam = Annotated[int | None, Parameter(query="inbox_id", required=False)]
+# A string: the filter form sends an empty value for "All inboxes".
+InboxParam = Annotated[str | None, Parameter(query="inbox_id", required=False, max_length=20)]
 ChannelParam = Annotated[str | None, Parameter(query="channel", required=False)]
 TagParam = Annotated[str | None, Parameter(query="tag", required=False)]
 SearchParam = Annotated[str | None, Parameter(query="q", required=False, max_length=200)]
@@ -185,7 +187,7 @@ class InboxPages(Controller):
     ) -> Template:
         filters = _filters(view, status, inbox_id, channel, tag, q)
         filters.cursor = cursor
-        context = {**_common(request), **(await _list_context(request, filters)), "selected": selected}
+        context = {**_common(request), **(await _list_context(request, filters)), "selected": selected, "oob": True}
         name = "inbox/_list_more.html" if cursor else "inbox/_list.html"
         return Template(name, context=context)
 

@@ -60,7 +60,7 @@
   }
 
   function localTimes(root) {
-    const fmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+    const fmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
     const short = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
     const today = new Date().toDateString();
     $all("time[datetime]", root).forEach((el) => {
@@ -79,23 +79,30 @@
     return "/app/list?" + params.toString();
   }
 
+  // Each fragment is its own request source: htmx drops a second request from a source that is busy.
+  function fetchInto(selector, url) {
+    const target = $(selector);
+    if (!target) return Promise.resolve();
+    return htmx.ajax("GET", url, { source: target, target: target, swap: "innerHTML" });
+  }
+
   const refreshList = debounce(() => {
-    htmx.ajax("GET", listUrl(), { target: "#list", swap: "innerHTML" });
+    fetchInto("#list", listUrl());
   }, 400);
 
   const refreshTimeline = debounce(() => {
     if (!current) return;
     const tl = $("#timeline");
     const atBottom = tl && tl.scrollHeight - tl.scrollTop - tl.clientHeight < 80;
-    htmx.ajax("GET", `/app/conversations/${current}/timeline`, { target: "#timeline", swap: "innerHTML" }).then(() => {
+    fetchInto("#timeline", `/app/conversations/${current}/timeline`).then(() => {
       if (atBottom) scrollTimeline();
     });
   }, 150);
 
   const refreshHeader = debounce(() => {
     if (!current) return;
-    htmx.ajax("GET", `/app/conversations/${current}/header`, { target: "#conv-header", swap: "innerHTML" });
-    htmx.ajax("GET", `/app/conversations/${current}/contact`, { target: "#contact", swap: "innerHTML" });
+    fetchInto("#conv-header", `/app/conversations/${current}/header`);
+    fetchInto("#contact", `/app/conversations/${current}/contact`);
   }, 150);
 
   function scrollTimeline() {
@@ -398,8 +405,8 @@
   }
 
   // ---------------------------------------------------------------- events from the page
+  htmx.onLoad((elt) => localTimes(elt));
   document.addEventListener("htmx:afterSwap", (e) => {
-    localTimes(e.detail.target);
     if (e.detail.target.id === "conversation") paneOpened();
   });
   document.addEventListener("htmx:responseError", (e) => {
