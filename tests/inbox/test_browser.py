@@ -85,7 +85,7 @@ async def test_agent_signs_in_sees_live_message_and_replies(client, live_server,
         # assign to me and tag, through the API; the header follows
         await page.click("button[data-action=assign-me]")
         await page.wait_for_function(
-            "document.querySelector('#conv-header select[data-field=assignee_id]').value == '%d'" % agent.id
+            f"document.querySelector('#conv-header select[data-field=assignee_id]').value == '{agent.id}'"
         )
         await page.fill("#tag-input", "damaged")
         await page.press("#tag-input", "Enter")
