@@ -1,7 +1,7 @@
 """The embedded default: the database's own full-text search (SQLite FTS5 or PostgreSQL tsvector).
 
-Both dialects share the query plan: words are folded and stopwords dropped, every word also matches as a
-prefix (search-as-you-type), and a word that appears nowhere in the vocabulary is corrected to its
+Both dialects share the query plan: words are folded and stopwords dropped, the last word also matches as
+a prefix (search-as-you-type), and a word that appears nowhere in the vocabulary is corrected to its
 nearest known words (trigram candidates, then an edit-distance check), which are OR-ed in beside it.
 SQLite ranks with bm25 (title weighted over description over body); PostgreSQL with ts_rank over a
 weighted tsvector, candidates from pg_trgm.
@@ -12,6 +12,7 @@ when its publish commits.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ from knowledge_base.search.base import (
     query_terms,
     snippet_of,
 )
+from knowledge_base.search.synonyms import expansions
 
 _UPSERT_DOC = text(
     "INSERT INTO kb_search_docs (article_id, locale, category_id, slug, title, description, body) "
@@ -52,13 +54,26 @@ _PG_CONFIG = (
     "WHEN 'it' THEN 'italian'::regconfig WHEN 'pt' THEN 'portuguese'::regconfig "
     "WHEN 'nl' THEN 'dutch'::regconfig ELSE 'simple'::regconfig END"
 )
-_PG_SEARCH = f"""
-SELECT d.article_id, d.slug, d.title, d.locale, d.category_id, d.description, substr(d.body, 1, 400),
-       ts_rank(d.tsv, q, 1) AS score
-FROM kb_search_docs d, to_tsquery({_PG_CONFIG}, :tsquery) AS q
-WHERE d.tsv @@ q AND d.locale = :locale {{category}}
-ORDER BY score DESC, d.article_id LIMIT :limit
-"""  # noqa: S608 (constant SQL; user words are bound parameters)
+
+
+def _pg_search_sql(groups: int, category: str) -> str:
+    """Rank like BM25 does: each query word's ts_rank weighted by its rarity (idf), so a match on a rare
+    word outranks repeated common ones. Word tsqueries are bound parameters; only their count varies."""
+    queries = ", ".join(f"to_tsquery({_PG_CONFIG}, :g{i}) AS q{i}" for i in range(groups))
+    score = " + ".join(f"CAST(:w{i} AS float8) * ts_rank(d.tsv, q{i}, 1)" for i in range(groups))
+    columns = "d.article_id, d.slug, d.title, d.locale, d.category_id, d.description, substr(d.body, 1, 400)"
+    sources = f"kb_search_docs d, to_tsquery({_PG_CONFIG}, :tsquery) AS q, {queries}"
+    where = f"d.tsv @@ q AND d.locale = :locale {category}"
+    return f"SELECT {columns}, ({score}) AS score FROM {sources} WHERE {where} ORDER BY score DESC, d.article_id LIMIT :limit"  # noqa: E501, S608
+
+
+def _pg_df_sql(groups: int) -> str:
+    match = "locale = :locale AND tsv @@ to_tsquery({config}, :g{i})"
+    counts = ", ".join(
+        "(SELECT count(*) FROM kb_search_docs WHERE " + match.format(config=_PG_CONFIG, i=i) + ")"  # noqa: S608
+        for i in range(groups)
+    )
+    return f"SELECT (SELECT count(*) FROM kb_search_docs WHERE locale = :locale), {counts}"  # noqa: S608
 
 
 class DatabaseSearch:
@@ -109,8 +124,14 @@ class DatabaseSearch:
                 category = "AND d.category_id = :category_id"
                 params["category_id"] = category_id
             if pg:
-                params["tsquery"] = _pg_tsquery(terms, corrections)
-                sql = _PG_SEARCH.format(category=category)
+                groups = _pg_groups(terms, corrections)
+                params["tsquery"] = " | ".join(groups)
+                params.update({f"g{i}": g for i, g in enumerate(groups)})
+                counts = (await session.execute(text(_pg_df_sql(len(groups))), params)).one()
+                total = max(int(counts[0]), 1)
+                for i, df in enumerate(counts[1:]):
+                    params[f"w{i}"] = math.log(1 + (total - df + 0.5) / (df + 0.5))
+                sql = _pg_search_sql(len(groups), category)
             else:
                 params["match"] = _fts5_match(terms, corrections)
                 sql = _SQLITE_SEARCH.format(category=category)
@@ -163,6 +184,8 @@ def _row(doc: SearchDoc) -> dict[str, Any]:
 
 
 async def _known(session: AsyncSession, term: str, pg: bool) -> bool:
+    """Is the word in the vocabulary, or the start of a word in it? (Stemmed forms such as "deliveries"
+    for "delivery" still match without correction because the index stems them.)"""
     collate = ' COLLATE "C"' if pg else ""
     sql = f"SELECT 1 FROM kb_search_terms WHERE term{collate} >= :lo AND term{collate} < :hi LIMIT 1"  # noqa: S608
     return (await session.execute(text(sql), {"lo": term, "hi": term + "\uffff"})).first() is not None
@@ -170,6 +193,8 @@ async def _known(session: AsyncSession, term: str, pg: bool) -> bool:
 
 async def _candidates(session: AsyncSession, term: str, pg: bool) -> list[str]:
     if pg:
+        # pg_trgm's default 0.3 misses short transpositions ("refnud"); the edit-distance check filters after.
+        await session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.2', true)"))
         sql = "SELECT term FROM kb_search_terms WHERE term % :term ORDER BY similarity(term, :term) DESC, term LIMIT 40"
         return list((await session.execute(text(sql), {"term": term})).scalars())
     grams = {term[i : i + 3] for i in range(len(term) - 2)}
@@ -181,19 +206,24 @@ async def _candidates(session: AsyncSession, term: str, pg: bool) -> list[str]:
 
 
 def _fts5_match(terms: list[str], corrections: dict[str, list[str]]) -> str:
-    """An FTS5 query: each word as a prefix, OR its corrections; words OR-ed so bm25 ranks by coverage.
+    """An FTS5 query: each word OR its corrections and synonyms, the last word also as a prefix (it may be
+    half-typed); words OR-ed so bm25 ranks by coverage.
     Words are \\w+ only and double-quoted, so no user text can reach FTS5's query syntax."""
     groups = []
-    for term in terms:
-        alternatives = [f'"{term}"*' if len(term) >= 2 else f'"{term}"']
+    for i, term in enumerate(terms):
+        prefix = i == len(terms) - 1 and len(term) >= 2  # only the word being typed is a prefix
+        alternatives = [f'"{term}"*' if prefix else f'"{term}"']
         alternatives += [f'"{c}"' for c in corrections.get(term, [])]
+        alternatives += [f'"{s}"' for s in expansions(term)]
         groups.append(alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")")
     return " OR ".join(groups)
 
 
-def _pg_tsquery(terms: list[str], corrections: dict[str, list[str]]) -> str:
+def _pg_groups(terms: list[str], corrections: dict[str, list[str]]) -> list[str]:
+    """One tsquery per query word: the word (the last one as a prefix), OR its corrections and synonyms."""
     groups = []
-    for term in terms:
-        alternatives = [f"{term}:*"] + [c for c in corrections.get(term, [])]
+    for i, term in enumerate(terms):
+        word = f"{term}:*" if i == len(terms) - 1 else term  # only the word being typed is a prefix
+        alternatives = [word] + [c for c in corrections.get(term, [])] + list(expansions(term))
         groups.append(alternatives[0] if len(alternatives) == 1 else "(" + " | ".join(alternatives) + ")")
-    return " | ".join(groups)
+    return groups

@@ -15,12 +15,14 @@ from meilisearch_python_sdk import AsyncClient
 from meilisearch_python_sdk.models.settings import MeilisearchSettings, TypoTolerance
 
 from knowledge_base.search.base import SearchDoc, SearchHit, query_terms, snippet_of
+from knowledge_base.search.synonyms import meili_synonyms
 
 INDEX_SETTINGS = MeilisearchSettings(
     searchable_attributes=["title", "description", "body"],
     filterable_attributes=["locale", "category_id", "published"],
     displayed_attributes=["id", "slug", "title", "locale", "category_id", "description", "body"],
     typo_tolerance=TypoTolerance(enabled=True),
+    synonyms=meili_synonyms(),
 )
 
 
