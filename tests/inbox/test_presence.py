@@ -6,6 +6,7 @@ import asyncio
 import json
 from contextlib import AsyncExitStack
 
+import pytest
 import websockets
 from sqlalchemy import select
 
@@ -67,7 +68,7 @@ async def test_presence_kept_across_tabs_until_the_last_closes(client, live_serv
         assert await availability(agent.id) == "online"
 
         tab2 = await websockets.connect(f"{live_server.ws_url}/ws/agent", additional_headers=agent_headers)
-        await next_event(tab2, "hello")
+        await next_event(tab2, "presence.snapshot")  # sent once the tab is counted
         await tab1.close()
         await drain(tab2)  # the server has handled tab2's frames; tab1's close has been processed by now
         await asyncio.sleep(0.3)
@@ -131,3 +132,61 @@ async def test_viewing_and_typing_reach_colleagues_of_that_inbox_only(client, li
         assert stopped["data"]["typing"] is False
         left = await next_event(b, "viewing", about(alice.id))
         assert left["data"]["viewing"] is False
+
+
+async def test_presence_counts_tabs_across_processes(client, live_server, tmp_path):
+    """Two web processes sharing Redis: a tab on each; closing one keeps the user online."""
+    if not live_server.stack.is_pg:
+        pytest.skip("several web processes need the Redis stack")
+    from tests.conftest import start_server
+
+    other = start_server(live_server.stack, tmp_path)
+    try:
+        watcher = await make_user("manager")
+        agent = await make_user("agent", name="Two Servers")
+        headers = await auth_headers(agent)
+        async with AsyncExitStack() as stack:
+            w = await open_tab(stack, live_server, await auth_headers(watcher))
+            tab_a = await websockets.connect(f"{live_server.ws_url}/ws/agent", additional_headers=headers)
+            await next_event(tab_a, "hello")
+            assert (await next_event(w, "presence", about(agent.id)))["data"]["status"] == "online"
+            tab_b = await websockets.connect(f"{other.ws_url}/ws/agent", additional_headers=headers)
+            await next_event(tab_b, "presence.snapshot")  # sent once the tab is counted
+            await tab_a.close()
+            await drain(tab_b)
+            await asyncio.sleep(0.3)
+            assert await availability(agent.id) == "online"
+            assert [f for f in await drain(w) if f["event"] == "presence" and about(agent.id)(f)] == []
+            await tab_b.close()
+            offline = await next_event(w, "presence", about(agent.id))  # announced by the other process
+            assert offline["data"]["status"] == "offline"
+            assert await availability(agent.id) == "offline"
+    finally:
+        other.stop()
+
+
+async def test_sweep_clears_users_whose_process_died(client, stack, monkeypatch):
+    """Entries expire unless refreshed: a crashed process's users go offline at the next sweep."""
+    from hub import presence
+
+    agent = await make_user("agent")
+    store = (
+        presence.RedisStore(stack.settings.redis_url, stack.settings.redis_namespace)
+        if stack.is_pg
+        else presence.MemoryStore()
+    )
+    service = presence.Presence(store, shared=True)
+    try:
+        await store.add(agent.id, "dead-process:1")
+        await presence.set_status(agent.id, "online")
+        assert await store.count(agent.id) == 1
+        if stack.is_pg:
+            monkeypatch.setattr(presence, "ENTRY_TTL", -1.0)  # as if the owner stopped refreshing long ago
+            await store.refresh([(agent.id, "dead-process:1")])
+        else:
+            await store.remove(agent.id, "dead-process:1")
+        assert await store.count(agent.id) == 0
+        await service.sweep()
+        assert await availability(agent.id) == "offline"
+    finally:
+        await store.close()
