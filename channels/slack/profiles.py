@@ -17,6 +17,7 @@ from channels.slack.settings import SlackInboxCredentials, SlackInboxSettings
 
 log = logging.getLogger("channels.slack")
 NEGATIVE_TTL = 60.0
+TIMEOUT = 2  # Slack wants the webhook answered within 3 seconds; the profile can wait for a later message
 MAX_ENTRIES = 50_000
 _cache: dict[tuple[str, str, str], tuple[float, Profile | None]] = {}
 
@@ -27,7 +28,7 @@ async def lookup(settings: SlackInboxSettings, creds: SlackInboxCredentials, tea
     hit = _cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    client = AsyncWebClient(token=creds.bot_token, base_url=settings.api_host, timeout=5)
+    client = AsyncWebClient(token=creds.bot_token, base_url=settings.api_host, timeout=TIMEOUT)
     profile: Profile | None
     try:
         resp = await client.users_info(user=user)

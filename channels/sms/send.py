@@ -7,6 +7,7 @@ other 4xx fail at once with Twilio's error code shown to the agent.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 
 from channels.sms.optout import OPTED_OUT_REASON, is_opted_out, record_keyword
@@ -40,6 +42,23 @@ class HostedClient(Client):
         return urlunsplit((target.scheme, target.netloc, target.path + parts.path, parts.query, parts.fragment))
 
 
+# Twilio's exceptions drop the response headers; the transport notes Retry-After here for the caller.
+_last_answer: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("twilio_answer", default=None)
+
+
+class HttpClient(AsyncTwilioHttpClient):
+    """Twilio's aiohttp transport, remembering a 429's Retry-After so the retry waits as long as asked."""
+
+    async def request(self, *args: Any, **kwargs: Any) -> Response:
+        response: Response = await super().request(*args, **kwargs)
+        holder = _last_answer.get()
+        if holder is not None and response.status_code == 429:
+            for key, value in (response.headers or {}).items():
+                if key.lower() == "retry-after":
+                    holder["retry_after"] = str(value)
+        return response
+
+
 # One client (and one aiohttp connection pool) per event loop and account.
 _clients: dict[tuple[int, str, str, str], tuple[HostedClient, AsyncTwilioHttpClient]] = {}
 
@@ -48,7 +67,7 @@ def client_for(api_host: str, creds: SmsInboxCredentials) -> HostedClient:
     key = (id(asyncio.get_running_loop()), api_host, creds.account_sid, creds.api_key_sid or creds.auth_token)
     hit = _clients.get(key)
     if hit is None:
-        http = AsyncTwilioHttpClient(timeout=TIMEOUT)
+        http = HttpClient(timeout=TIMEOUT)
         username = creds.api_key_sid or creds.account_sid
         password = creds.api_key_secret if creds.api_key_sid else creds.auth_token
         hit = (HostedClient(api_host, username, password, account_sid=creds.account_sid, http_client=http), http)
@@ -107,10 +126,12 @@ async def send(out: OutboundMessage) -> SendResult:
     else:
         params["from_"] = sender
     client = client_for(settings.api_host, creds)
+    answer: dict[str, str] = {}
+    _last_answer.set(answer)
     try:
         created = await asyncio.wait_for(client.messages.create_async(**params), TIMEOUT)
     except TwilioRestException as exc:
-        raise await _mapped(exc, out, to) from exc
+        raise await _mapped(exc, out, to, answer.get("retry_after")) from exc
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise DeliveryError(f"could not reach Twilio ({type(exc).__name__}: {exc})", retry=True) from exc
     return SendResult(
@@ -120,11 +141,19 @@ async def send(out: OutboundMessage) -> SendResult:
     )
 
 
-async def _mapped(exc: TwilioRestException, out: OutboundMessage, to: str) -> DeliveryError:
+async def _mapped(
+    exc: TwilioRestException, out: OutboundMessage, to: str, retry_after: str | None = None
+) -> DeliveryError:
     code = str(exc.code) if exc.code else None
     status = int(exc.status or 0)
     if status == 429 or status >= 500:
-        return DeliveryError(f"Twilio is busy (HTTP {status}); retrying", retry=True, code=code or str(status))
+        try:
+            wait = float(retry_after) if retry_after else None
+        except ValueError:
+            wait = None
+        return DeliveryError(
+            f"Twilio is busy (HTTP {status}); retrying", retry=True, retry_after=wait, code=code or str(status)
+        )
     if code == "21610":
         # Twilio knows of a STOP we never saw (sent before this inbox existed): remember it here too.
         await record_keyword(inbox_id=out.inbox.id, phone=to, word="STOP", stop=True, source="twilio")

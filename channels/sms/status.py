@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy import or_, select
@@ -14,6 +15,8 @@ from hub.models import Message
 from hub.outbound import InboxConfig
 
 log = logging.getLogger("channels.sms")
+SETTLE_TRIES = 30
+SETTLE_PAUSE = 0.1
 RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
 
 
@@ -23,6 +26,17 @@ async def apply_status(
     """Returns True when the message's status changed."""
     if status is None:
         return False
+    # A callback can overtake the sender's own bookkeeping (Twilio answered, "sent" not yet recorded);
+    # give it a moment so that "sent" is not written over "delivered" afterwards.
+    for _ in range(SETTLE_TRIES):
+        found = await _find(inbox, sid, hint)
+        if found is None or found.status != "sending":
+            break
+        await asyncio.sleep(SETTLE_PAUSE)
+    return await _apply(inbox, sid, status, code, found)
+
+
+async def _find(inbox: InboxConfig, sid: str, hint: int | None) -> Message | None:
     async with session_scope() as session:
         query = select(Message)
         row = (
@@ -41,12 +55,15 @@ async def apply_status(
                     )
                 )
             ).first()
-        if row is None:
-            log.info("status %s for unknown message %s on inbox %s ignored", status, sid, inbox.id)
-            return False
-        message = row[0]
-        current = message.status
-        to = str((message.meta or {}).get("to") or "")
+    return row[0] if row is not None else None
+
+
+async def _apply(inbox: InboxConfig, sid: str, status: str, code: str | None, message: Message | None) -> bool:
+    if message is None:
+        log.info("status %s for unknown message %s on inbox %s ignored", status, sid, inbox.id)
+        return False
+    current = message.status
+    to = str((message.meta or {}).get("to") or "")
     if status == "failed":
         if current in ("failed", "delivered", "read"):
             return False

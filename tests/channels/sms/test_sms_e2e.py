@@ -327,3 +327,27 @@ async def test_agent_reply_through_the_rest_api_reaches_twilio(client, live_serv
     )
     assert resp.status_code == 200
     assert (await message(mid)).status == "delivered"
+
+
+async def test_twilio_retry_after_reaches_the_kernel(client, live_server, twilio):
+    """Called directly: a 429's Retry-After becomes DeliveryError.retry_after (the kernel waits that long)."""
+    import pytest
+
+    from channels.sms.send import send
+    from hub.inbound import Identity
+    from hub.inboxes import get_inbox_config
+    from hub.outbound import DeliveryError, OutboundMessage
+
+    sms = await sms_inbox(live_server, twilio)
+    config = await get_inbox_config(sms.inbox.id)
+    out = OutboundMessage(message_id=1, conversation_id=1, inbox=config, to=Identity("phone", number()), text="x")
+    twilio.script.append((429, {"code": 20429, "message": "Too Many Requests", "status": 429}, {"Retry-After": "7"}))
+    with pytest.raises(DeliveryError) as info:
+        await send(out)
+    assert info.value.retry and info.value.retry_after == 7.0 and info.value.code == "20429"
+    twilio.script.append((503, {"code": 20500, "message": "Internal error", "status": 503}, {}))
+    with pytest.raises(DeliveryError) as info:
+        await send(out)
+    assert info.value.retry and info.value.retry_after is None
+    result = await send(out)
+    assert result.provider_id == twilio.sent()[-1]["sid"]
