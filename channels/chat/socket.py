@@ -162,14 +162,18 @@ class WidgetConnection:
             if isinstance(cid, int) and cid not in self.conversations:
                 self.visitor.contact_id = data.get("contact_id") or self.visitor.contact_id
                 await self.join(cid)
-                frames, _ = await service.history(self.visitor, after=self.last_id or None)
-                for frame in frames:
-                    if self.first_sight(frame["id"]):
-                        await self.send(frame)
+                await self.catch_up()
             return None
         if name == "conversation.updated" and "status" in (data.get("changed") or ()):
             return {"type": "conversation", "id": data.get("id"), "status": data.get("status")}
         return None
+
+    async def catch_up(self) -> None:
+        """After joining a conversation: what it already holds that this socket has not sent yet."""
+        frames, _ = await service.history(self.visitor, after=self.last_id or None)
+        for frame in frames:
+            if self.first_sight(frame["id"]):
+                await self.send(frame)
 
     async def join(self, conversation_id: int) -> None:
         self.conversations.add(conversation_id)
@@ -289,6 +293,7 @@ class WidgetConnection:
         if conversation_id in self.conversations:
             return
         await self.join(conversation_id)
+        await self.catch_up()
         await get_broker().publish(
             visitor_topic(self.visitor.visitor_id),
             _encode(
