@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response
+from litestar.exceptions import SerializationException
+from litestar.exceptions.responses import create_exception_response
 from litestar.params import Parameter
 
 from hub.auth.principal import Principal
@@ -27,6 +30,15 @@ def principal(request: Request[Any, Any, Any]) -> Principal:
     user = request.user
     assert isinstance(user, Principal)
     return user
+
+
+def bad_request_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A body that is not JSON at all gets a sentence a person can act on; other 400s keep their shape."""
+    cause = exc.__cause__
+    if isinstance(cause, SerializationException) and isinstance(cause.__cause__, msgspec.DecodeError):
+        detail = f"The request body is not valid JSON ({cause}); send a JSON object as described at /schema."
+        return Response({"status_code": 400, "detail": detail}, status_code=400)
+    return create_exception_response(request, exc)
 
 
 def service_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

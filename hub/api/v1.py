@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from litestar import Router
+from litestar.status_codes import HTTP_400_BAD_REQUEST
 
 from hub.api.attachments import download_attachment
 from hub.api.contacts import ContactController
 from hub.api.conversations import ConversationController
 from hub.api.inboxes import InboxController
-from hub.api.params import service_error_handler
+from hub.api.params import bad_request_handler, service_error_handler
 from hub.api.teams import TeamController
 from hub.api.tokens import TokenController
 from hub.api.users import UserController
@@ -27,5 +28,5 @@ api_v1 = Router(
         download_attachment,
     ],
     guards=[requires_agent],
-    exception_handlers={ServiceError: service_error_handler},
+    exception_handlers={ServiceError: service_error_handler, HTTP_400_BAD_REQUEST: bad_request_handler},
 )
