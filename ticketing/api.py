@@ -391,6 +391,12 @@ class CannedIn(msgspec.Struct, forbid_unknown_fields=True):
     title: str = ""
 
 
+class CannedPatch(msgspec.Struct, forbid_unknown_fields=True):
+    shortcut: str | msgspec.UnsetType = msgspec.UNSET
+    title: str | msgspec.UnsetType = msgspec.UNSET
+    body: str | msgspec.UnsetType = msgspec.UNSET
+
+
 class CannedController(Controller):
     path = "/api/v1/canned-responses"
     tags = ["canned responses"]
@@ -434,6 +440,30 @@ class CannedController(Controller):
             await session.flush()
             return canned.describe(row)
 
+    @patch("/{canned_id:int}", guards=[requires_manager])
+    async def update_canned(
+        self, canned_id: int, data: Annotated[CannedPatch, Body(title="Changes")]
+    ) -> dict[str, Any]:
+        if data.body is not msgspec.UNSET:
+            unknown = canned.unknown_variables(data.body)
+            if unknown or not data.body.strip():
+                raise ChangeRejected(f"The body must not be empty and may use only: {', '.join(canned.VARIABLES)}.")
+        async with session_scope() as session:
+            row = await session.get(CannedResponse, canned_id)
+            if row is None:
+                raise NotFoundException(f"No canned response {canned_id}.")
+            if data.shortcut is not msgspec.UNSET:
+                shortcut = data.shortcut.strip().lstrip("/").lower()[:64]
+                taken = await session.execute(
+                    select(CannedResponse.id).where(CannedResponse.shortcut == shortcut, CannedResponse.id != canned_id)
+                )
+                if not shortcut or taken.first():
+                    raise ChangeRejected(f"The shortcut {shortcut!r} is empty or taken; choose another.")
+                row.shortcut = shortcut
+            _patch(row, data, ("title", "body"))
+            await session.flush()
+            return canned.describe(row)
+
     @delete("/{canned_id:int}", status_code=204, guards=[requires_manager])
     async def delete_canned(self, canned_id: int) -> None:
         async with session_scope() as session:
@@ -470,6 +500,19 @@ class MacroController(Controller):
         async with session_scope() as session:
             row = Macro(name=data.name.strip()[:120] or "Macro", actions=actions)
             session.add(row)
+            await session.flush()
+            return macro_out(row)
+
+    @put("/{macro_id:int}", guards=[requires_manager])
+    async def replace_macro(self, macro_id: int, data: Annotated[MacroIn, Body(title="Macro")]) -> dict[str, Any]:
+        actions = validate_actions(data.actions)
+        if not actions:
+            raise ChangeRejected("A macro needs at least one action.")
+        async with session_scope() as session:
+            row = await session.get(Macro, macro_id)
+            if row is None:
+                raise NotFoundException(f"No macro {macro_id}.")
+            row.name, row.actions = data.name.strip()[:120] or row.name, actions
             await session.flush()
             return macro_out(row)
 

@@ -29,6 +29,7 @@ from ticketing.service import Outbox
 log = logging.getLogger("ticketing.sla")
 FIRE = "ticketing.sla_fire"
 KINDS = ("first_response", "next_response", "resolution")
+REARM_HORIZON = timedelta(minutes=10)
 EARLY_TOLERANCE = timedelta(seconds=5)  # a timer that fires this much early waits out the rest in the job
 
 
@@ -319,6 +320,20 @@ async def recover_overdue_clocks() -> None:
         ).all()
     for clock_id, *_ in rows:
         await raise_alert(clock_id, "breach")
+    # Timers lost with a crashed process: re-arm what falls due soon (the same keys, so nothing doubles).
+    horizon = now + REARM_HORIZON
+    async with session_scope() as session:
+        soon = (
+            await session.execute(
+                select(SlaClock.id, SlaClock.warn_at, SlaClock.warned_at, SlaClock.due_at)
+                .where(SlaClock.state == "running", SlaClock.breached_at.is_(None), SlaClock.due_at <= horizon)
+                .limit(5000)
+            )
+        ).all()
+    for clock_id, warn_at, warned_at, due_at in soon:
+        if warn_at is not None and warned_at is None and warn_at <= horizon:
+            await enqueue(FIRE, key=f"{clock_id}:warning", at=warn_at, clock_id=clock_id, stage="warning")
+        await enqueue(FIRE, key=f"{clock_id}:breach", at=due_at, clock_id=clock_id, stage="breach")
 
 
 async def clocks_of(session: AsyncSession, conversation_id: int) -> list[dict[str, Any]]:

@@ -204,3 +204,26 @@ async def test_automation_rule_validation(client):
         headers=await auth_headers(admin),
     )
     assert resp.status_code == 400 and "automation" in resp.json()["detail"]
+
+
+async def test_canned_and_macro_updates(client):
+    manager = await make_user("manager")
+    headers = await auth_headers(manager)
+    created = await client.post(
+        "/api/v1/canned-responses/", json={"shortcut": unique("bye"), "body": "Bye"}, headers=headers
+    )
+    cid = created.json()["id"]
+    resp = await client.patch(f"/api/v1/canned-responses/{cid}", json={"body": "Bye {{contact.name}}"}, headers=headers)
+    assert resp.status_code == 200 and resp.json()["body"] == "Bye {{contact.name}}"
+    resp = await client.patch(f"/api/v1/canned-responses/{cid}", json={"body": "{{ os.system }}"}, headers=headers)
+    assert resp.status_code == 400
+    macro = await client.post(
+        "/api/v1/macros/", json={"name": "m", "actions": [{"type": "add_tag", "tag": "a"}]}, headers=headers
+    )
+    resp = await client.put(
+        f"/api/v1/macros/{macro.json()['id']}",
+        json={"name": "m2", "actions": [{"type": "set_priority", "priority": "low"}]},
+        headers=headers,
+    )
+    assert resp.status_code == 200 and resp.json()["name"] == "m2"
+    assert (await client.delete(f"/api/v1/canned-responses/{cid}", headers=headers)).status_code == 204

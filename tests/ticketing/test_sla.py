@@ -143,3 +143,26 @@ async def test_policy_validation(client):
         "/api/v1/business-hours/", json={"name": "x", "time_zone": "Nowhere/City", "weekly": {}}, headers=headers
     )
     assert resp.status_code == 400 and "time zone" in resp.json()["detail"]
+
+
+async def test_sweeper_recovers_a_lost_timer(client, jobs):
+    """A clock whose timer died with its process is breached by the recovery pass."""
+    inbox = await make_inbox()
+    res = await inbound(inbox, "crash")
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    async with session_scope() as session:
+        clock = SlaClock(
+            conversation_id=res.conversation_id,
+            inbox_id=inbox.id,
+            kind="first_response",
+            state="running",
+            started_at=start,
+            due_at=start,
+        )
+        session.add(clock)
+        await session.flush()
+        clock_id = clock.id
+    await sla.recover_overdue_clocks()
+    async with session_scope() as session:
+        assert (await session.get(SlaClock, clock_id)).breached_at is not None
+    assert await sla.raise_alert(clock_id, "breach") is False  # raised exactly once
