@@ -189,7 +189,9 @@ class Presence:
             await set_status(principal.id, "online", announce=True)
         elif await get_availability(principal.id) == "offline":
             await set_status(principal.id, "online")  # a racing last-tab-close wrote offline
-        await conn.send_json({"event": "presence.snapshot", "data": {"users": await snapshot(self.store)}})
+        users = await snapshot(self.store)
+        with contextlib.suppress(Exception):  # the tab may already be gone; its disconnect hook follows
+            await conn.send_json({"event": "presence.snapshot", "data": {"users": users}})
 
     async def disconnected(self, principal: Principal, conn: AgentConnection) -> None:
         entry = self.local.pop(conn.id, None)

@@ -55,8 +55,11 @@ async def test_agent_signs_in_sees_live_message_and_replies(client, live_server,
         item = page.locator(f'#conv-list a.item[data-conversation-id="{conv_id}"]')
         await item.wait_for()
         assert "Casey Customer" in await item.inner_text()
-        await item.click()
+        await page.locator("#search").focus()
+        await page.keyboard.press("Escape")
+        await page.keyboard.press("j")  # the first conversation of the list opens
         await page.wait_for_url(f"**/app/conversations/{conv_id}")
+        assert await item.get_attribute("aria-current") == "true"
         await page.locator("#timeline").get_by_text("My order arrived broken.").wait_for()
         await page.evaluate("window.__stillHere = true")
 
@@ -64,6 +67,11 @@ async def test_agent_signs_in_sees_live_message_and_replies(client, live_server,
         customer_message(live_server, inbox, sender, "Hello? Anyone there?")
         await page.locator("#timeline").get_by_text("Hello? Anyone there?").wait_for(timeout=10_000)
         assert await page.evaluate("window.__stillHere") is True
+
+        # someone new writes in: the list gains the conversation without a reload
+        newcomer = customer_message(live_server, inbox, unique("cust"), "First time here", name="Nina Newcomer")
+        await page.locator(f'#conv-list a.item[data-conversation-id="{newcomer}"]').wait_for(timeout=10_000)
+        assert "Nina Newcomer" in await page.locator("#conv-list").inner_text()
 
         # reply with the keyboard: r focuses the reply box, Ctrl+Enter sends
         await page.locator("body").press("Escape")
@@ -73,7 +81,7 @@ async def test_agent_signs_in_sees_live_message_and_replies(client, live_server,
         await page.keyboard.press("Control+Enter")
         reply = page.locator("#timeline li.msg.out").filter(has_text="a replacement is on its way")
         await reply.wait_for(timeout=10_000)
-        assert await page.input_value("#composer-text") == ""
+        await page.wait_for_function("document.querySelector('#composer-text').value === ''")
 
         # a private note, styled apart
         await page.locator("#timeline").click()
@@ -91,6 +99,10 @@ async def test_agent_signs_in_sees_live_message_and_replies(client, live_server,
         await page.press("#tag-input", "Enter")
         await page.locator(".tag-chip").filter(has_text="#damaged").wait_for()
         await shot(page, "conversation", live_server)
+
+        # snooze from the header
+        await page.select_option("#conv-header select[data-action=snooze]", "4h")
+        await page.locator("#status-badge").filter(has_text="snoozed").wait_for(timeout=10_000)
 
         # the help overlay lists the shortcuts; e resolves
         await page.locator("#timeline").click()
@@ -148,6 +160,12 @@ async def test_second_agent_sees_presence_viewing_and_typing(client, live_server
         await collision.filter(has_text=f"{first.name} is also viewing").wait_for(timeout=10_000)
         # the newcomer learns about the agent who was already there
         await page1.locator("#collision").filter(has_text=f"{second.name} is also viewing").wait_for(timeout=10_000)
+
+        # an assignment made by one agent shows on the other's page
+        await page1.click("button[data-action=assign-me]")
+        await page2.wait_for_function(
+            f"document.querySelector('#conv-header select[data-field=assignee_id]').value == '{first.id}'"
+        )
 
         await page1.click("#composer-text")
         await page1.keyboard.type("Let me check")
