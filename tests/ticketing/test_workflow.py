@@ -192,3 +192,18 @@ async def test_routing_rule_validation_and_permissions(client):
     assert bad.status_code == 400 and "unknown field" in bad.json()["detail"]
     denied = await client.get("/api/v1/routing-rules/", headers=await auth_headers(agent))
     assert denied.status_code == 403
+
+
+async def test_openapi_lists_ticketing_routes(client):
+    resp = await client.get("/schema/openapi.json")
+    assert resp.status_code == 200
+    paths = resp.json()["paths"]
+    for path in (
+        "/api/v1/routing-rules",
+        "/api/v1/conversations/{conversation_id}/merge",
+        "/api/v1/macros/{macro_id}/run/{conversation_id}",
+        "/api/v1/reports/summary",
+        "/api/v1/canned-responses",
+        "/api/v1/sla-policies",
+    ):
+        assert any(p.rstrip("/") == path for p in paths), path
