@@ -67,7 +67,7 @@ label{font-size:12px;color:#444}.attach{background:none;border:0;cursor:pointer;
   const launch = h("button", { class: "launch", "aria-label": "Open chat", onclick: () => toggle() }, "💬");
   root.append(panel, launch);
 
-  let token = null, ws = null, info = null, online = true, lastId = +(store.get().lastId || 0), retry = 0, readSent = 0;
+  let token = null, ws = null, info = null, online = true, lastId = 0, retry = 0, readSent = 0;
   const shown = new Map(); // message id or "c:" + client id -> element
   let outbox = store.get().outbox || []; // unacknowledged {client_id, text}
   let typingAt = 0, typingTimer = null, agentTypingTimer = null;
@@ -102,7 +102,7 @@ label{font-size:12px;color:#444}.attach{background:none;border:0;cursor:pointer;
       const after = [...log.children].find((c) => c._m && c._m.id && m.id && c._m.id > m.id);
       log.insertBefore(el, m.id ? after || null : null);
     }
-    if (m.id && m.id > lastId) { lastId = m.id; store.set({ lastId }); }
+    if (m.id && m.id > lastId) lastId = m.id;
     log.scrollTop = log.scrollHeight;
   }
   function markRead() {
@@ -123,9 +123,9 @@ label{font-size:12px;color:#444}.attach{background:none;border:0;cursor:pointer;
     const r = await fetch(HUB + "/api/v1/widget/session", { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "text/plain" }, credentials: "omit" });
     const data = await r.json().catch(() => ({}));
     if (!r.ok) throw new Error(data.detail || "Chat is unavailable (" + r.status + ")");
-    if (data.visitor_id !== store.get().visitor_id) { lastId = 0; store.set({ lastId: 0, visitor_id: data.visitor_id }); }
+    if (data.visitor_id !== store.get().visitor_id) { lastId = 0; log.querySelectorAll(".m:not(.greet)").forEach((e) => e.remove()); shown.clear(); }
     token = data.token; info = data.inbox; online = data.online;
-    store.set({ token });
+    store.set({ token, visitor_id: data.visitor_id });
     panel.style.setProperty("--c", info.color); launch.style.setProperty("--c", info.color);
     title.textContent = info.title; sub.textContent = online ? "We typically reply in a few minutes" : "We're away";
     if (!log.querySelector(".greet")) log.prepend(h("div", { class: "m greet", text: info.greeting }));
