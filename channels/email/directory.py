@@ -75,9 +75,10 @@ async def inboxes_for(address: str) -> list[tuple[InboxConfig, EmailSettings]]:
         await _refresh()
         refreshed = True
     ids = _match(address)
-    if not ids and not refreshed and await _current_fingerprint() != _fingerprint:
-        await _refresh()
-        ids = _match(address)
+    if not ids and not refreshed:
+        if await _current_fingerprint() != _fingerprint:
+            await _refresh()
+        ids = _match(address)  # again: a concurrent look-up may have reloaded the table meanwhile
     return [_configs[i] for i in ids if i in _configs]
 
 
