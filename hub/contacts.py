@@ -13,13 +13,14 @@ from hub.models import Contact, ContactIdentity, Conversation, Event
 
 
 async def resolve_contact(
-    session: AsyncSession, identities: list[Identity], name: str | None
+    session: AsyncSession, identities: list[Identity], name: str | None, *, locked: bool = False
 ) -> tuple[int, bool, list[DomainEvent]]:
     """The contact owning the first identity, created if none; verified extra identities link or merge.
 
     Returns (contact id, created, events to emit after commit).
     """
-    await xact_lock(session, *(lock_key("identity", i.kind, i.address) for i in identities))
+    if not locked:
+        await xact_lock(session, *(lock_key("identity", i.kind, i.address) for i in identities))
     rows = (
         await session.execute(
             select(ContactIdentity.kind, ContactIdentity.address, ContactIdentity.contact_id).where(

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import datetime
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import events
@@ -51,8 +52,18 @@ async def ingest(msg: InboundMessage, *, max_attachment_bytes: int = 10_485_760)
     html = clean_html(msg.html) if msg.html else None
     text = msg.text or (html_to_text(html) if html else "")
     pending: list[DomainEvent] = []
+    primary = identities[0]
+    # Every lock this message can need, taken in one round trip and in a fixed order (no lock cycles):
+    # the provider id (retries), each identity (contact creation), and the thread it lands in.
+    keys = [lock_key("msg", inbox.id, msg.provider_id)]
+    keys += [lock_key("identity", i.kind, i.address) for i in identities]
+    keys.append(
+        lock_key("thread", inbox.id, msg.thread_key)
+        if msg.thread_key
+        else lock_key("sender-thread", inbox.id, primary.kind, primary.address)
+    )
     async with session_scope() as session:
-        await xact_lock(session, lock_key("msg", inbox.id, msg.provider_id))
+        await xact_lock(session, *keys)
         dup = (
             await session.execute(
                 select(Message.id, Message.conversation_id, Conversation.contact_id)
@@ -62,10 +73,11 @@ async def ingest(msg: InboundMessage, *, max_attachment_bytes: int = 10_485_760)
         ).first()
         if dup is not None:
             return IngestResult(message_id=dup[0], conversation_id=dup[1], contact_id=dup[2], created=False)
-        contact_id, _, merge_events = await resolve_contact(session, identities, msg.sender_name)
+        contact_id, _, merge_events = await resolve_contact(session, identities, msg.sender_name, locked=True)
         pending.extend(merge_events)
-        conversation, conv_created = await _resolve_conversation(session, inbox, msg, contact_id)
         now = utcnow()
+        text_preview = text[:PREVIEW]
+        conversation, conv_created = await _resolve_conversation(session, inbox, msg, contact_id, now, text_preview)
         message = Message(
             conversation_id=conversation.id,
             inbox_id=inbox.id,
@@ -80,7 +92,8 @@ async def ingest(msg: InboundMessage, *, max_attachment_bytes: int = 10_485_760)
             created_at=msg.sent_at or now,
         )
         session.add(message)
-        await session.flush()
+        if msg.attachments:
+            await session.flush()
         attachments: list[AttachmentOut] = []
         for att in msg.attachments:
             data = att.data
@@ -99,6 +112,13 @@ async def ingest(msg: InboundMessage, *, max_attachment_bytes: int = 10_485_760)
                 AttachmentOut(row.id, row.filename, row.content_type, row.size, f"/api/v1/attachments/{row.id}")
             )
         reopened = conversation.status in ("resolved", "snoozed", "pending") and not conv_created
+        if not conv_created:
+            conversation.last_activity_at = now
+            conversation.last_message_preview = text_preview
+            conversation.message_count = conversation.message_count + 1
+            if conversation.waiting_since is None:
+                conversation.waiting_since = now
+            conversation.updated_at = now
         if reopened:
             session.add(
                 Event(
@@ -113,12 +133,6 @@ async def ingest(msg: InboundMessage, *, max_attachment_bytes: int = 10_485_760)
             )
             conversation.status = "open"
             conversation.snoozed_until = None
-        conversation.last_activity_at = now
-        conversation.last_message_preview = text[:PREVIEW]
-        conversation.message_count = conversation.message_count + 1
-        if conversation.waiting_since is None:
-            conversation.waiting_since = now
-        conversation.updated_at = now
         if conv_created:
             session.add(
                 Event(
@@ -152,8 +166,10 @@ async def ingest(msg: InboundMessage, *, max_attachment_bytes: int = 10_485_760)
 
 
 async def _resolve_conversation(
-    session: AsyncSession, inbox: InboxConfig, msg: InboundMessage, contact_id: int
+    session: AsyncSession, inbox: InboxConfig, msg: InboundMessage, contact_id: int, now: datetime, preview: str
 ) -> tuple[Conversation, bool]:
+    """The conversation this message belongs to; a new one is inserted already carrying this message's
+    activity, so the common first-message path needs no second UPDATE."""
     if msg.conversation_id is not None:
         conv = await session.get(Conversation, msg.conversation_id)
         if conv is not None and conv.inbox_id == inbox.id and conv.contact_id == contact_id and conv.status != "closed":
@@ -176,7 +192,6 @@ async def _resolve_conversation(
         if found is not None:
             return found, False
     if msg.thread_key:
-        await xact_lock(session, lock_key("thread", inbox.id, msg.thread_key))
         found = (
             await session.execute(
                 select(Conversation)
@@ -192,7 +207,6 @@ async def _resolve_conversation(
     elif msg.thread_refs or msg.conversation_id is not None:
         found = None  # an answer to something we cannot place starts a new conversation
     else:
-        await xact_lock(session, lock_key("contact-thread", inbox.id, contact_id))
         found = (
             await session.execute(
                 select(Conversation)
@@ -208,7 +222,6 @@ async def _resolve_conversation(
         ).scalar_one_or_none()
     if found is not None:
         return found, False
-    now = utcnow()
     conv = Conversation(
         inbox_id=inbox.id,
         contact_id=contact_id,
@@ -221,16 +234,11 @@ async def _resolve_conversation(
         last_activity_at=now,
         created_at=now,
         updated_at=now,
-        message_count=0,
+        message_count=1,
         attributes={},
-        last_message_preview="",
+        last_message_preview=preview,
+        waiting_since=now,
     )
     session.add(conv)
     await session.flush()
     return conv, True
-
-
-async def touch_contact(session: AsyncSession, contact_id: int) -> None:
-    from hub.models import Contact
-
-    await session.execute(update(Contact).where(Contact.id == contact_id).values(last_seen_at=utcnow()))
