@@ -58,6 +58,8 @@ class InboxPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     team_id: Id | UnsetType | None = UNSET
     time_zone: Annotated[str, msgspec.Meta(max_length=64)] | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    # Issue a new public token (old widget embeds and webhook URLs stop working).
+    rotate_public_token: bool = False
 
 
 class MembersIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -173,14 +175,16 @@ async def create_inbox(data: InboxCreate) -> InboxOut:
 async def update_inbox(principal: Principal, inbox_id: int, patch: InboxPatch) -> InboxOut:
     async with session_scope() as session:
         inbox = await _visible(principal, session, inbox_id)
-        spec = _channel(inbox.channel)
+        # The channel's schema is needed only to change its settings, so an inbox of an uninstalled channel
+        # can still be renamed or deactivated.
+        spec = _channel(inbox.channel) if patch.settings is not UNSET or patch.credentials is not UNSET else None
         if patch.name is not UNSET:
             inbox.name = patch.name.strip()
-        if patch.settings is not UNSET:
+        if patch.settings is not UNSET and spec is not None:
             inbox.settings = _validated(
                 inbox.channel, "settings", spec.settings_type, _merge(inbox.settings or {}, patch.settings)
             )
-        if patch.credentials is not UNSET:
+        if patch.credentials is not UNSET and spec is not None:
             inbox.credentials = _validated(
                 inbox.channel, "credentials", spec.credentials_type, _merge(inbox.credentials or {}, patch.credentials)
             )
@@ -191,6 +195,8 @@ async def update_inbox(principal: Principal, inbox_id: int, patch: InboxPatch) -
             inbox.time_zone = check_zone(patch.time_zone)
         if patch.active is not UNSET:
             inbox.active = patch.active
+        if patch.rotate_public_token:
+            inbox.public_token = secrets.token_urlsafe(18)
         inbox.updated_at = utcnow()
         await session.flush()
         out = inbox_out(inbox)

@@ -158,6 +158,38 @@ async def measure() -> None:
     await timed("contact timeline", lambda: contacts.contact_timeline(admin, 1234, cursor=None, limit=50, order="desc"))
 
 
+async def explain() -> None:
+    """The plans behind the numbers: each list page and timeline page should be an index range scan."""
+    from sqlalchemy import select, tuple_
+
+    from hub.services.access import inbox_clause
+
+    agent = Principal(2, "b@x", "B", "agent", frozenset({1, 2, 3}))
+    at = datetime(2025, 6, 1, tzinfo=UTC)
+    queries = {
+        "list admin, cursor": select(Conversation.id)
+        .where(tuple_(Conversation.last_activity_at, Conversation.id) < tuple_(at, 10**9))
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+        .limit(51),
+        "list agent": select(Conversation.id)
+        .where(inbox_clause(agent, Conversation.inbox_id))
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+        .limit(51),
+        "timeline messages, cursor": select(Message.id)
+        .where(Message.conversation_id == 1, Message.id < 999_000)
+        .order_by(Message.id.desc())
+        .limit(51),
+    }
+    async with db.session_scope() as s:
+        prefix = "EXPLAIN ANALYZE " if db.is_postgres(s) else "EXPLAIN QUERY PLAN "
+        for name, query in queries.items():
+            compiled = query.compile(s.bind, compile_kwargs={"literal_binds": True})
+            rows = (await s.execute(text(prefix + str(compiled)))).all()
+            print(f"-- {name}")
+            for row in rows:
+                print("   ", " ".join(str(c) for c in row))
+
+
 async def main(pg: bool) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     database = await create_database() if pg else None
@@ -170,6 +202,7 @@ async def main(pg: bool) -> None:
         await seed()
         print(f"seeded {CONVERSATIONS} conversations, {MESSAGES} messages in {time.perf_counter() - t:.0f}s ({stack.name})")
         await measure()
+        await explain()
     finally:
         await db.dispose_engine()
         if database:

@@ -39,6 +39,8 @@ async def test_inbox_crud_validates_against_the_channel_and_hides_credentials(cl
     resp = await client.patch(url, json={"credentials": {"hmac_secret": "rotated"}, "name": "Renamed"}, headers=admin)
     assert resp.status_code == 200 and resp.json()["name"] == "Renamed" and "rotated" not in resp.text
     assert (await get_inbox_config(inbox["id"])).credentials["hmac_secret"] == "rotated"  # cache invalidated
+    rotated = await client.patch(url, json={"rotate_public_token": True}, headers=admin)
+    assert rotated.json()["public_token"] != inbox["public_token"]
     listed = (await client.get("/api/v1/inboxes", headers=admin)).json()
     assert inbox["id"] in {i["id"] for i in listed} and "rotated" not in str(listed)
 
