@@ -295,6 +295,7 @@ def load_sqlite(path: Path, rows: dict[str, list[tuple[Any, ...]]]) -> None:
             sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
             conn.executemany(sql, ([_sqlite_value(v) for v in row] for row in rows[table]))
     conn.execute("ANALYZE")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
 
 
@@ -332,9 +333,7 @@ async def time_reports(url: str) -> dict[str, float]:
                     samples.append(elapsed)
             total = sum(r["conversations"] for r in result["rows"])
             out[group] = statistics.median(samples)
-            print(
-                f"  group_by={group:<8} {out[group]:8.1f} ms   ({len(result['rows'])} rows, {total} conversations)"
-            )
+            print(f"  group_by={group:<8} {out[group]:8.1f} ms   ({len(result['rows'])} rows, {total} conversations)")
     finally:
         await db.dispose_engine()
     return out
@@ -384,6 +383,20 @@ def bench_pg(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, float] | None:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def calibrate() -> float:
+    """Milliseconds to sort 100k random floats: about 10-15 ms on an idle laptop core. A much larger figure
+    means the machine is busy and every timing below is inflated by about the same factor."""
+    rnd = random.Random(1)
+    values = [rnd.random() for _ in range(100_000)]
+    samples = []
+    for _ in range(5):
+        copy = list(values)
+        t0 = time.perf_counter()
+        copy.sort()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=("sqlite", "pg"))
@@ -396,6 +409,7 @@ def main() -> None:
         f"Generated {len(rows['conversations'])} resolved conversations, {len(rows['messages'])} messages, "
         f"{len(rows['response_metrics'])} responses in {time.perf_counter() - t0:.1f} s"
     )
+    print(f"Machine check: sorting 100k floats takes {calibrate():.1f} ms (idle machine: about 10-15 ms)")
     results: dict[str, Any] = {}
     if args.only in (None, "sqlite"):
         results["sqlite"] = bench_sqlite(rows)

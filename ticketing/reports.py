@@ -10,6 +10,7 @@ no such aggregate, so the durations are fetched sorted by group and interpolated
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import math
 from collections.abc import Sequence
@@ -208,26 +209,33 @@ async def _conversation_part(session: AsyncSession, q: ReportQuery, rows: dict[A
     # SQLite: one scan for all four durations, then sort and interpolate per group in Python.
     columns = [getattr(m, name) for name in DURATIONS]
     scan = _filtered(select(key, *columns), m, q, m.created_at)
-    for k, cols in (await _scan_by_key(session, scan)).items():
+    for k, cols in (await _scan_by_key(session, scan, 1 + len(DURATIONS))).items():
         row = rows.setdefault(k, Row(k))
         for i, name in enumerate(DURATIONS):
-            setattr(row, _attr(name), _stats([v for v in cols[i + 1] if v is not None]))
+            setattr(row, _attr(name), _stats(cols[i]))
 
 
-async def _scan_by_key(session: AsyncSession, query: Select[Any]) -> dict[Any, list[tuple[Any, ...]]]:
-    """Rows of `query` grouped by their first column, transposed to columns (C-speed zip, no per-value loop).
+async def _scan_by_key(session: AsyncSession, query: Select[Any], width: int) -> dict[Any, list[list[Any]]]:
+    """Rows of `query` grouped by their first column and split into `width - 1` value columns (NULLs dropped).
 
-    Core execution on the session's connection skips the ORM's result machinery, which matters at 100k rows.
+    At 100k rows the cost is creating Python objects, so the garbage collector is paused while the rows
+    (which hold no reference cycles) are built and split.
     """
-    rows = await _sqlite_rows(session, query)
-    grouped: dict[Any, list[Any]] = {}
-    for rec in rows:
-        bucket = grouped.get(rec[0])
-        if bucket is None:
-            grouped[rec[0]] = [rec]
-        else:
-            bucket.append(rec)
-    return {k: list(zip(*group, strict=True)) for k, group in grouped.items()}
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rows = await _sqlite_rows(session, query)
+        grouped: dict[Any, list[Any]] = {}
+        for rec in rows:
+            bucket = grouped.get(rec[0])
+            if bucket is None:
+                grouped[rec[0]] = [rec]
+            else:
+                bucket.append(rec)
+        return {k: [[r[i] for r in group if r[i] is not None] for i in range(1, width)] for k, group in grouped.items()}
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 async def _sqlite_rows(session: AsyncSession, query: Select[Any]) -> list[tuple[Any, ...]]:
@@ -291,10 +299,10 @@ async def _response_part(session: AsyncSession, q: ReportQuery, rows: dict[Any, 
             row.next_response_bh = _num(dict(zip(("median", "p90", "avg", "count"), rec[5:9], strict=True)))
         return
     query = _filtered(base.add_columns(r.seconds, r.bh_seconds), r, q, r.responded_at)
-    for k, cols in (await _scan_by_key(session, query)).items():
+    for k, cols in (await _scan_by_key(session, query, 3)).items():
         row = rows.setdefault(k, Row(k))
-        row.next_response = _stats(list(cols[1]))
-        row.next_response_bh = _stats(list(cols[2]))
+        row.next_response = _stats(cols[0])
+        row.next_response_bh = _stats(cols[1])
 
 
 async def _labels(session: AsyncSession, group: str, keys: list[Any]) -> dict[Any, str]:
