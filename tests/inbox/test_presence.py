@@ -134,35 +134,46 @@ async def test_viewing_and_typing_reach_colleagues_of_that_inbox_only(client, li
         assert left["data"]["viewing"] is False
 
 
-async def test_presence_counts_tabs_across_processes(client, live_server, tmp_path):
-    """Two web processes sharing Redis: a tab on each; closing one keeps the user online."""
-    if not live_server.stack.is_pg:
-        pytest.skip("several web processes need the Redis stack")
-    from tests.conftest import start_server
+class Tab:
+    """Stands in for a websocket connection: the presence service only needs an id and send_json."""
 
-    other = start_server(live_server.stack, tmp_path)
+    _next = 10_000
+
+    def __init__(self) -> None:
+        Tab._next += 1
+        self.id = Tab._next
+        self.frames: list[dict] = []
+
+    async def send_json(self, data) -> None:
+        self.frames.append(data)
+
+
+async def test_presence_counts_tabs_across_processes(client, stack):
+    """Two processes' presence services over one Redis: a tab on each; closing one keeps the user online."""
+    if not stack.is_pg:
+        pytest.skip("several processes share presence only through Redis")
+    from hub import presence
+    from hub.auth.principal import Principal
+
+    agent = await make_user("agent", name="Two Processes")
+    who = Principal(agent.id, agent.email, agent.name, "agent", frozenset())
+    settings = stack.settings
+    one = presence.Presence(presence.RedisStore(settings.redis_url, settings.redis_namespace), shared=True)
+    two = presence.Presence(presence.RedisStore(settings.redis_url, settings.redis_namespace), shared=True)
     try:
-        watcher = await make_user("manager")
-        agent = await make_user("agent", name="Two Servers")
-        headers = await auth_headers(agent)
-        async with AsyncExitStack() as stack:
-            w = await open_tab(stack, live_server, await auth_headers(watcher))
-            tab_a = await websockets.connect(f"{live_server.ws_url}/ws/agent", additional_headers=headers)
-            await next_event(tab_a, "hello")
-            assert (await next_event(w, "presence", about(agent.id)))["data"]["status"] == "online"
-            tab_b = await websockets.connect(f"{other.ws_url}/ws/agent", additional_headers=headers)
-            await next_event(tab_b, "presence.snapshot")  # sent once the tab is counted
-            await tab_a.close()
-            await drain(tab_b)
-            await asyncio.sleep(0.3)
-            assert await availability(agent.id) == "online"
-            assert [f for f in await drain(w) if f["event"] == "presence" and about(agent.id)(f)] == []
-            await tab_b.close()
-            offline = await next_event(w, "presence", about(agent.id))  # announced by the other process
-            assert offline["data"]["status"] == "offline"
-            assert await availability(agent.id) == "offline"
+        tab_a, tab_b = Tab(), Tab()
+        await one.connected(who, tab_a)
+        await two.connected(who, tab_b)
+        assert await availability(agent.id) == "online"
+        snapshot = tab_b.frames[-1]["data"]["users"]
+        assert {"user_id": agent.id, "name": "Two Processes", "status": "online"} in snapshot
+        await one.disconnected(who, tab_a)
+        assert await availability(agent.id) == "online"
+        await two.disconnected(who, tab_b)
+        assert await availability(agent.id) == "offline"
     finally:
-        other.stop()
+        await one.stop()
+        await two.stop()
 
 
 async def test_sweep_clears_users_whose_process_died(client, stack, monkeypatch):
