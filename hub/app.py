@@ -116,6 +116,9 @@ async def start_services(settings: Settings, *, web: bool) -> None:
     await queue.start()
     set_queue(queue)
     from hub import dispatch  # registers delivery jobs
+    from hub.ingest import enable_batching
+
+    enable_batching(settings.ingest_batching)
 
     dispatch.configure(lease_seconds=settings.delivery_lease_seconds)
 
@@ -137,9 +140,11 @@ async def start_services(settings: Settings, *, web: bool) -> None:
 
 async def stop_services() -> None:
     from hub import events
+    from hub.ingest import disable_batching
     from hub.jobs import get_queue, set_queue
     from hub.realtime import get_broker, set_broker
 
+    await disable_batching()
     for ext in reversed(extension.extensions()):
         for hook in ext.on_shutdown:
             try:

@@ -19,8 +19,9 @@ from hub.contacts import resolve_contact
 from hub.db import session_scope, utcnow
 from hub.events import DomainEvent
 from hub.identities import normalise
-from hub.inbound import InboundMessage, IngestResult
+from hub.inbound import Identity, InboundMessage, IngestResult
 from hub.inboxes import get_inbox_config
+from hub.ingest_batch import Batcher, Pending, eligible
 from hub.locks import lock_key, xact_lock
 from hub.models import Attachment, Conversation, Event, Message
 from hub.outbound import InboxConfig
@@ -43,6 +44,8 @@ async def ingest(msg: InboundMessage, *, max_attachment_bytes: int = 10_485_760)
         raise IngestRejected(str(exc)) from exc
     if not msg.provider_id:
         raise IngestRejected("the message has no provider id, so retries could not be recognised")
+    if len(msg.provider_id) > 255 or (msg.thread_key and len(msg.thread_key) > 255):
+        raise IngestRejected("the message id and thread key must be at most 255 characters")
     for att in msg.attachments:
         size = att.size if att.size is not None else len(att.data or b"")
         if size > max_attachment_bytes:
@@ -51,6 +54,34 @@ async def ingest(msg: InboundMessage, *, max_attachment_bytes: int = 10_485_760)
             )
     html = clean_html(msg.html) if msg.html else None
     text = msg.text or (html_to_text(html) if html else "")
+    if _batcher is not None and eligible(msg):
+        return await _batcher.submit(Pending(msg, inbox, identities[0], text, html))
+    return await _ingest_one(msg, inbox, identities, text, html)
+
+
+_batcher: Batcher | None = None
+
+
+def enable_batching(enabled: bool = True) -> None:
+    """Group commit for plain messages (on by default in the app; see hub.ingest_batch)."""
+    global _batcher
+    _batcher = Batcher(_fallback) if enabled else None
+
+
+async def disable_batching() -> None:
+    global _batcher
+    if _batcher is not None:
+        await _batcher.close()
+    _batcher = None
+
+
+async def _fallback(item: Pending) -> IngestResult:
+    return await _ingest_one(item.msg, item.inbox, [item.sender], item.text, item.html)
+
+
+async def _ingest_one(
+    msg: InboundMessage, inbox: InboxConfig, identities: list[Identity], text: str, html: str | None
+) -> IngestResult:
     pending: list[DomainEvent] = []
     primary = identities[0]
     # Every lock this message can need, taken in one round trip and in a fixed order (no lock cycles):

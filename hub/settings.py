@@ -38,6 +38,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     delivery_lease_seconds: int = 120
     # With REDIS_URL, web processes only enqueue; set this to also consume jobs in the web process.
     jobs_in_web: bool = False
+    # Group commit of concurrent plain inbound messages (hub.ingest_batch).
+    ingest_batching: bool = True
     max_attachment_bytes: int = 10_485_760
     seed_demo: bool = True
     log_level: str = "info"

@@ -164,3 +164,34 @@ async def test_html_is_sanitised(client):
         m = await s.get(Message, r.message_id)
     assert "<script" not in m.html and "onclick" not in m.html
     assert m.text == "Hi"
+
+
+async def test_group_commit_of_mixed_messages(client):
+    """Concurrent plain messages share transactions; threads, people and retries still come out right."""
+    inbox = await make_inbox("api")
+    tag = unique("gc")
+    msgs = []
+    for i in range(60):
+        sender = Identity("external", f"{tag}-{i % 6}")
+        key = f"{tag}-thread-{i % 3}" if i % 2 else None
+        msgs.append(
+            InboundMessage(inbox_id=inbox.id, provider_id=f"{tag}-{i}", sender=sender, thread_key=key, text=str(i))
+        )
+    msgs += msgs[:10]  # retries mixed in
+    results = await asyncio.gather(*(ingest(m) for m in msgs))
+    assert sum(r.created for r in results) == 60
+    assert await count(Message, Message.inbox_id == inbox.id) == 60
+    assert await count(ContactIdentity, ContactIdentity.address.like(f"{tag}-%")) == 6
+    # 3 shared threads + one unthreaded conversation per sender who wrote without a key (senders 0, 2, 4).
+    assert await count(Conversation, Conversation.inbox_id == inbox.id) == 3 + 3
+    async with session_scope() as s:
+        counts = (
+            await s.execute(select(func.sum(Conversation.message_count)).where(Conversation.inbox_id == inbox.id))
+        ).scalar_one()
+    assert counts == 60
+
+
+async def test_overlong_ids_are_rejected(client):
+    inbox = await make_inbox("api")
+    with pytest.raises(IngestRejected):
+        await ingest(InboundMessage(inbox_id=inbox.id, provider_id="x" * 300, sender=Identity("external", "a")))
