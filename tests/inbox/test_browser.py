@@ -227,3 +227,34 @@ async def test_signed_out_browser_lands_on_login(live_server, browser, path):
         await page.locator("#login-error").filter(has_text="Wrong email or password").wait_for()
     finally:
         await context.close()
+
+
+async def test_reply_box_offers_canned_responses(client, live_server, browser):
+    pytest.importorskip("ticketing")
+    inbox = await api_inbox()
+    agent = await make_user("agent", inbox_ids=[inbox.id])
+    manager = await make_user("manager")
+    shortcut = unique("thanks").replace("-", "")
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        resp = await http.post(
+            "/api/v1/canned-responses",
+            json={"shortcut": shortcut, "title": "Thank you", "body": "Thanks {{ contact.first_name }}, we are on it."},
+            headers={"Authorization": "Bearer " + await _token(manager)},
+        )
+    if resp.status_code == 404:
+        pytest.skip("canned responses are not installed")
+    assert resp.status_code == 201, resp.text
+    conv_id = customer_message(live_server, inbox, unique("cust"), "Quick question", name="Olga Owens")
+
+    context, page = await signed_in_page(browser, live_server, agent)
+    try:
+        await page.goto(f"{live_server.url}/app/conversations/{conv_id}")
+        await page.click("#canned-button")
+        await page.fill("#canned-q", shortcut)
+        option = page.locator("#canned-list button").filter(has_text=shortcut)
+        await option.wait_for(timeout=10_000)
+        await option.click()
+        assert await page.input_value("#composer-text") == "Thanks Olga, we are on it."
+        assert await page.evaluate("document.activeElement.id") == "composer-text"
+    finally:
+        await context.close()

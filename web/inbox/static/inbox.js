@@ -12,6 +12,7 @@
   const HEARTBEAT = 30000;
 
   let socket = null;
+  let wasConnected = false;
   let backoff = 500;
   let current = null; // the open conversation id
   const viewers = new Map(); // user id -> {name, until}
@@ -134,6 +135,14 @@
     socket.addEventListener("open", () => {
       backoff = 500;
       setConnection("open");
+      if (wasConnected) {
+        // events sent while the socket was down are lost: catch up from the server
+        refreshList();
+        refreshTimeline();
+        refreshHeader();
+        fetchInto("#team", "/app/team");
+      }
+      wasConnected = true;
       if (current) send({ type: "viewing", conversation_id: current });
       const status = $("#my-status").value;
       if (status === "away") send({ type: "presence", status: "away" });
@@ -367,6 +376,8 @@
     }
   }
 
+  const searchCanned = debounce(() => loadCanned($("#canned-q").value), 200);
+
   function insertText(text) {
     const ta = $("#composer-text");
     const start = ta.selectionStart || ta.value.length;
@@ -475,7 +486,7 @@
 
   document.addEventListener("input", (e) => {
     if (e.target.id === "composer-text") typing();
-    if (e.target.id === "canned-q") debounce(() => loadCanned(e.target.value), 200)();
+    if (e.target.id === "canned-q") searchCanned();
   });
 
   // ---------------------------------------------------------------- keyboard
