@@ -26,6 +26,8 @@ class RedisTransport:
         self._reader: asyncio.Task[None] | None = None
         self._on_message: Callable[[str, bytes], None] | None = None
         self._ready = asyncio.Event()
+        self._outbox: list[tuple[str, bytes]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def start(self, on_message: Callable[[str, bytes], None]) -> None:
         self._on_message = on_message
@@ -55,6 +57,9 @@ class RedisTransport:
                 self._on_message(topic, message["data"])
 
     async def stop(self) -> None:
+        if self._flusher is not None:
+            with contextlib.suppress(Exception):
+                await self._flusher
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -67,8 +72,23 @@ class RedisTransport:
                 await self._redis.aclose()
 
     async def publish(self, topic: str, payload: bytes) -> None:
+        """Queued and sent in pipelines by one flusher task: order is kept, and a burst of events costs one
+        round trip instead of one per topic."""
+        self._outbox.append((self._prefix + topic, payload))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="realtime-redis-flush")
+
+    async def _flush(self) -> None:
         assert self._redis is not None
-        await self._redis.publish(self._prefix + topic, payload)
+        while self._outbox:
+            batch, self._outbox = self._outbox, []
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for channel, payload in batch:
+                        pipe.publish(channel, payload)
+                    await pipe.execute()
+            except Exception:
+                log.exception("publishing %d realtime messages to Redis failed", len(batch))
 
     async def watch(self, topic: str) -> None:
         assert self._pubsub is not None
