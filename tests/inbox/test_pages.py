@@ -127,3 +127,21 @@ async def test_cross_channel_timeline_respects_inbox_access(client):
     assert resp.status_code == 404
     listing = await client.get("/app/list", params={"view": "all", "status": "any"})
     assert f'data-conversation-id="{conv_b}"' not in listing.text
+
+
+async def test_customer_text_and_html_cannot_inject_markup(client):
+    inbox = await api_inbox()
+    agent = await make_user("agent", inbox_ids=[inbox.id])
+    conv_id = await customer_says(
+        inbox.id,
+        "mallory",
+        "<script>alert('text')</script>",
+        name="<b>Mallory</b>",
+        html="<p>hi</p><img src=x onerror=\"alert('html')\"><script>alert('html')</script>",
+    )
+    await login(client, agent)
+    page = await client.get(f"/app/conversations/{conv_id}")
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text
+    assert "onerror" not in page.text
+    assert "&lt;b&gt;Mallory&lt;/b&gt;" in page.text
