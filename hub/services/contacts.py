@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import events
@@ -16,7 +16,7 @@ from hub.contacts import merge_contacts
 from hub.db import session_scope, utcnow
 from hub.events import DomainEvent
 from hub.identities import InvalidAddress, normalise_email, normalise_phone
-from hub.models import Contact, ContactIdentity, Conversation, Event, Message
+from hub.models import Contact, ContactIdentity, Conversation, Event
 from hub.schemas import ContactOut, contact_out
 from hub.services import cursors, timeline
 from hub.services.access import contact_clause, inbox_clause, visible_contact
@@ -163,11 +163,8 @@ async def contact_timeline(
         )
         return await timeline.page(
             session,
-            messages=Message.conversation_id.in_(conv_ids),
-            events=or_(
-                Event.conversation_id.in_(conv_ids),
-                and_(Event.contact_id == contact.id, Event.conversation_id.is_(None)),
-            ),
+            conversation_ids=conv_ids,
+            contact_id=contact.id,
             cursor=cursor,
             limit=limit,
             order=order,

@@ -306,8 +306,7 @@ async def conversation_timeline(
         conv = await visible_conversation(session, principal, conversation_id)
         return await timeline.page(
             session,
-            messages=Message.conversation_id == conv.id,
-            events=Event.conversation_id == conv.id,
+            conversation_ids=[conv.id],
             cursor=cursor,
             limit=limit,
             order=order,

@@ -8,10 +8,10 @@ the number of rows: no OFFSET, no COUNT.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.models import Attachment, Event, Message
@@ -45,15 +45,38 @@ async def attachments_for(session: AsyncSession, message_ids: list[int]) -> dict
     return found
 
 
+async def _rows(
+    session: AsyncSession, model: Any, keys: list[ColumnElement[bool]], bound: int | None, desc: bool, limit: int
+) -> list[Any]:
+    """The first `limit` rows after `bound` across `keys`, each key read as one index range.
+
+    A contact's timeline spans several conversations: one range per conversation (UNION ALL) keeps every
+    read on the (conversation_id, id) index instead of letting the planner walk the whole table by id."""
+    if not keys:
+        return []
+    order = model.id.desc() if desc else model.id
+    after = [] if bound is None else [model.id < bound if desc else model.id > bound]
+    if len(keys) == 1:
+        query = select(model).where(keys[0], *after).order_by(order).limit(limit)
+    else:
+        ranges = [
+            select(sub.c.id)
+            for sub in (select(model.id).where(k, *after).order_by(order).limit(limit).subquery() for k in keys)
+        ]
+        query = select(model).where(model.id.in_(union_all(*ranges))).order_by(order).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
 async def page(
     session: AsyncSession,
     *,
-    messages: ColumnElement[bool],
-    events: ColumnElement[bool],
+    conversation_ids: list[int],
+    contact_id: int | None = None,
     cursor: str | None,
     limit: int,
     order: Order,
 ) -> TimelinePage:
+    """`contact_id` adds the contact's own events (merges, edits) that belong to no conversation."""
     after_message: int | None = None
     after_event: int | None = None
     if cursor:
@@ -61,23 +84,21 @@ async def page(
         if cursor_order != order:
             raise Invalid(f"This cursor belongs to order={cursor_order}; pass the same order or drop the cursor.")
     desc = order == "desc"
-    mq = select(Message).where(messages)
-    eq = select(Event).where(events)
-    if after_message is not None:
-        mq = mq.where(Message.id < after_message if desc else Message.id > after_message)
-    if after_event is not None:
-        eq = eq.where(Event.id < after_event if desc else Event.id > after_event)
-    mq = mq.order_by(Message.id.desc() if desc else Message.id).limit(limit + 1)
-    eq = eq.order_by(Event.id.desc() if desc else Event.id).limit(limit + 1)
-    msgs = list((await session.execute(mq)).scalars())
-    evts = list((await session.execute(eq)).scalars())
+    message_keys: list[ColumnElement[bool]] = [Message.conversation_id == c for c in conversation_ids]
+    event_keys: list[ColumnElement[bool]] = [Event.conversation_id == c for c in conversation_ids]
+    if contact_id is not None:
+        event_keys.append(and_(Event.contact_id == contact_id, Event.conversation_id.is_(None)))
+    msgs: list[Message] = await _rows(session, Message, message_keys, after_message, desc, limit + 1)
+    evts: list[Event] = await _rows(session, Event, event_keys, after_event, desc, limit + 1)
 
+    # On equal times a message comes before an event in time order (the message that opened a conversation
+    # precedes "conversation.created"), so both orders list ties the same way, mirrored.
     merged: list[Message | Event] = []
     i = j = 0
     while len(merged) < limit and (i < len(msgs) or j < len(evts)):
         take_message = j >= len(evts) or (
             i < len(msgs)
-            and (msgs[i].created_at >= evts[j].created_at if desc else msgs[i].created_at <= evts[j].created_at)
+            and (msgs[i].created_at > evts[j].created_at if desc else msgs[i].created_at <= evts[j].created_at)
         )
         if take_message:
             merged.append(msgs[i])
