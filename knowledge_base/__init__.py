@@ -34,11 +34,13 @@ async def _startup() -> None:
 async def _shutdown() -> None:
     from knowledge_base import ratelimit
     from knowledge_base.search import get_backend, set_backend
+    from knowledge_base.search.database import close_readers
 
     backend = get_backend()
     if hasattr(backend, "aclose"):
         await backend.aclose()
     set_backend(None)
+    close_readers()
     await ratelimit.close()
 
 

@@ -177,23 +177,27 @@ def upgrade() -> None:
             "content='kb_search_docs', content_rowid='article_id', "
             "tokenize='porter unicode61 remove_diacritics 2', prefix='2 3 4')"
         )
+        # Titles and descriptions alone: small doclists for queries made only of very common words.
         op.execute(
-            "CREATE TRIGGER kb_search_docs_ai AFTER INSERT ON kb_search_docs BEGIN "
+            "CREATE VIRTUAL TABLE kb_search_head_fts USING fts5(title, description, "
+            "content='kb_search_docs', content_rowid='article_id', "
+            "tokenize='porter unicode61 remove_diacritics 2', prefix='2 3 4')"
+        )
+        ins = (
             "INSERT INTO kb_search_fts(rowid, title, description, body) "
-            "VALUES (new.article_id, new.title, new.description, new.body); END"
+            "VALUES (new.article_id, new.title, new.description, new.body); "
+            "INSERT INTO kb_search_head_fts(rowid, title, description) "
+            "VALUES (new.article_id, new.title, new.description);"
         )
-        op.execute(
-            "CREATE TRIGGER kb_search_docs_ad AFTER DELETE ON kb_search_docs BEGIN "
-            "INSERT INTO kb_search_fts(kb_search_fts, rowid, title, description, body) "
-            "VALUES ('delete', old.article_id, old.title, old.description, old.body); END"
-        )
-        op.execute(
-            "CREATE TRIGGER kb_search_docs_au AFTER UPDATE ON kb_search_docs BEGIN "
+        rem = (
             "INSERT INTO kb_search_fts(kb_search_fts, rowid, title, description, body) "
             "VALUES ('delete', old.article_id, old.title, old.description, old.body); "
-            "INSERT INTO kb_search_fts(rowid, title, description, body) "
-            "VALUES (new.article_id, new.title, new.description, new.body); END"
+            "INSERT INTO kb_search_head_fts(kb_search_head_fts, rowid, title, description) "
+            "VALUES ('delete', old.article_id, old.title, old.description);"
         )
+        op.execute(f"CREATE TRIGGER kb_search_docs_ai AFTER INSERT ON kb_search_docs BEGIN {ins} END")
+        op.execute(f"CREATE TRIGGER kb_search_docs_ad AFTER DELETE ON kb_search_docs BEGIN {rem} END")
+        op.execute(f"CREATE TRIGGER kb_search_docs_au AFTER UPDATE ON kb_search_docs BEGIN {rem} {ins} END")
         op.execute(
             "CREATE VIRTUAL TABLE kb_search_terms_tri USING fts5(term, "
             "content='kb_search_terms', content_rowid='id', tokenize='trigram')"
@@ -214,7 +218,13 @@ def upgrade() -> None:
             f"setweight(to_tsvector({PG_CONFIG_CASE}, coalesce(description, '')), 'B') || "
             f"setweight(to_tsvector({PG_CONFIG_CASE}, coalesce(body, '')), 'D')) STORED"
         )
+        op.execute(
+            "ALTER TABLE kb_search_docs ADD COLUMN tsv_head tsvector GENERATED ALWAYS AS ("
+            f"setweight(to_tsvector({PG_CONFIG_CASE}, coalesce(title, '')), 'A') || "
+            f"setweight(to_tsvector({PG_CONFIG_CASE}, coalesce(description, '')), 'B')) STORED"
+        )
         op.execute("CREATE INDEX ix_kb_search_docs_tsv ON kb_search_docs USING gin (tsv)")
+        op.execute("CREATE INDEX ix_kb_search_docs_tsv_head ON kb_search_docs USING gin (tsv_head)")
         op.execute("CREATE INDEX ix_kb_search_docs_title_trgm ON kb_search_docs USING gin (title gin_trgm_ops)")
         op.execute("CREATE INDEX ix_kb_search_terms_trgm ON kb_search_terms USING gin (term gin_trgm_ops)")
         op.execute('CREATE INDEX ix_kb_search_terms_c ON kb_search_terms (term COLLATE "C")')
@@ -232,6 +242,7 @@ def downgrade() -> None:
         ):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS kb_search_fts")
+        op.execute("DROP TABLE IF EXISTS kb_search_head_fts")
         op.execute("DROP TABLE IF EXISTS kb_search_terms_tri")
     for table in (
         "kb_search_terms",

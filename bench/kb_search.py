@@ -1,0 +1,122 @@
+"""Knowledge-base search latency per backend with 10,000 published articles (seeded with bulk inserts):
+p50/p95/p99 of `backend.search()` over the judged queries plus what a reader sends while typing
+(every prefix at a word boundary and half-typed words), misspellings included.
+
+    .venv/bin/python bench/kb_search.py [--articles 10000] [--queries 1000] [--backend sqlite ...]
+Target: p95 <= 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import time
+
+from kb_backends import BACKENDS, Unavailable, backend_env, load_json
+
+from knowledge_base.markdown import markdown_to_text
+from knowledge_base.search import SearchBackend, SearchDoc
+
+PRODUCTS = ["Acme", "Nimbus", "Orbit", "Pulse", "Quartz", "Relay", "Summit", "Tidal", "Vertex", "Zephyr"]
+EXTRA = [
+    "This applies to the web app and the mobile app",
+    "Screens may differ slightly on older versions",
+    "Administrators can restrict this in the security settings",
+    "Changes are logged in the audit log",
+    "If the steps above did not help, reply to any message from us and attach a screenshot",
+    "Our support team answers within one business day, faster on premium plans.",
+]
+
+
+def corpus(n: int, seed: int = 7) -> list[SearchDoc]:
+    rng = random.Random(seed)
+    base = load_json("articles.json")
+    texts = [markdown_to_text(a["body_md"]) for a in base]
+    docs = []
+    for i in range(n):
+        k = i % len(base)
+        a = base[k]
+        product = PRODUCTS[(i // len(base)) % len(PRODUCTS)]
+        other = texts[rng.randrange(len(texts))]
+        body = " ".join([texts[k], other, *rng.sample(EXTRA, 2), f"Product: {product} edition {i // 2000 + 1}."])
+        docs.append(
+            SearchDoc(
+                article_id=i + 1,
+                locale="en",
+                category_id=1 + k % 12,
+                slug=f"{a['slug']}-{i}",
+                title=f"{a['title']} ({product})" if i >= len(base) else a["title"],
+                description=a["description"],
+                body=body,
+            )
+        )
+    return docs
+
+
+def workload(count: int, seed: int = 11) -> list[str]:
+    rng = random.Random(seed)
+    queries = [q["query"] for q in load_json("queries.json")]
+    typing: list[str] = []
+    for q in queries:
+        words = q.split()
+        for j in range(1, len(words) + 1):
+            typing.append(" ".join(words[:j]))
+        last = words[-1]
+        if len(last) > 4:
+            typing.append(" ".join([*words[:-1], last[: len(last) // 2 + 1]]))
+    pool = queries * 3 + typing
+    return [rng.choice(pool) for _ in range(count)]
+
+
+async def seed(backend: SearchBackend, docs: list[SearchDoc], batch: int = 1000) -> float:
+    start = time.perf_counter()
+    for i in range(0, len(docs), batch):
+        await backend.upsert(docs[i : i + batch])
+    return time.perf_counter() - start
+
+
+async def measure(backend: SearchBackend, queries: list[str]) -> list[float]:
+    for q in queries[:50]:  # warm caches and connections
+        await backend.search(q, locale="en", limit=10)
+    timings = []
+    for q in queries:
+        start = time.perf_counter()
+        await backend.search(q, locale="en", limit=10)
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=1_000)
+    parser.add_argument("--backend", action="append", choices=BACKENDS)
+    args = parser.parse_args()
+    docs = corpus(args.articles)
+    queries = workload(args.queries)
+    print(f"{len(docs)} articles, {len(queries)} searches (limit 10, locale en), target p95 <= 10 ms")
+    for name in args.backend or BACKENDS:
+        try:
+            async with backend_env(name) as backend:
+                seconds = await seed(backend, docs)
+                timings = await measure(backend, queries)
+        except Unavailable as exc:
+            print(f"{name:12} SKIPPED: {exc}")
+            continue
+        p95 = pct(timings, 95)
+        print(
+            f"{name:12} seed {seconds:5.1f}s  p50={pct(timings, 50):.2f} ms  p95={p95:.2f} ms  "
+            f"p99={pct(timings, 99):.2f} ms  mean={statistics.fmean(timings):.2f} ms  "
+            f"{'OK' if p95 <= 10 else 'OVER TARGET'}"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,140 @@
+"""SQLite FTS5 search, run synchronously in one worker-thread hop on a read-only connection.
+
+Why not the hub's async session: the hub opens every SQLite transaction with BEGIN IMMEDIATE (so that
+writers queue), which would make concurrent searches wait for each other and for writers. WAL mode lets
+readers run beside a writer, so searches use their own `query_only` connections (one per thread) and do
+all their small queries (vocabulary, frequencies, ranking) without returning to the event loop between
+them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from typing import Any
+
+from knowledge_base.search import plan
+from knowledge_base.search.base import SearchHit, allowed_typos, snippet_of
+
+_SEARCH = """
+SELECT d.article_id, d.slug, d.title, d.locale, d.category_id, d.description, substr(d.body, 1, 400), top.score
+FROM (
+  SELECT {fts}.rowid AS id, bm25({fts}, {weights}) AS score
+  FROM {fts} JOIN kb_search_docs f ON f.article_id = {fts}.rowid
+  WHERE {fts} MATCH :match AND f.locale = :locale {category}
+  ORDER BY score LIMIT :limit
+) AS top JOIN kb_search_docs d ON d.article_id = top.id
+ORDER BY top.score
+"""
+FULL = _SEARCH.replace("{fts}", "kb_search_fts").replace("{weights}", "10.0, 4.0, 1.0")
+HEAD = _SEARCH.replace("{fts}", "kb_search_head_fts").replace("{weights}", "10.0, 4.0")
+
+
+class SqliteReader:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("PRAGMA busy_timeout = 30000")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    # -- the search, all in the calling (worker) thread ------------------------------------------------
+
+    def search(self, terms: list[str], locale: str, category_id: int | None, limit: int) -> list[SearchHit]:
+        conn = self.connection()
+        corrections = self._corrections(conn, terms)
+        groups = [_group(t, p, o) for t, p, o in plan.alternatives(terms, corrections)]
+        dfs = [self._df(conn, g) for g in groups]
+        chosen, crowded = plan.drivers(dfs)
+        if not chosen:
+            return []
+        params: dict[str, Any] = {"locale": locale, "limit": limit}
+        category = ""
+        if category_id is not None:
+            category = "AND f.category_id = :category_id"
+            params["category_id"] = category_id
+        rows: list[Any] = []
+        if crowded:
+            # Every word is common: rank titles and descriptions (small doclists) by all the words.
+            params["match"] = " OR ".join(groups)
+            rows = conn.execute(HEAD.format(category=category), params).fetchall()
+        if len(rows) < limit:
+            selected = " OR ".join(groups[i] for i in chosen)
+            # `AND (every group)` adds no matches but lets bm25 score every word for the candidates.
+            params["match"] = selected if len(chosen) == len(groups) else f"({selected}) AND ({' OR '.join(groups)})"
+            found = conn.execute(FULL.format(category=category), params).fetchall()
+            seen = {r[0] for r in rows}
+            rows += [r for r in found if r[0] not in seen][: limit - len(rows)]
+        return [
+            SearchHit(
+                article_id=int(r[0]),
+                slug=r[1],
+                title=r[2],
+                locale=r[3],
+                category_id=r[4],
+                snippet=snippet_of(r[5], r[6]),
+                score=-float(r[7]),
+            )
+            for r in rows
+        ]
+
+    def _corrections(self, conn: sqlite3.Connection, terms: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for term in terms:
+            if allowed_typos(term) == 0:
+                continue
+            known = conn.execute(
+                "SELECT 1 FROM kb_search_terms WHERE term >= ? AND term < ? LIMIT 1", (term, term + "\uffff")
+            ).fetchone()
+            if known is not None:
+                continue
+            grams = sorted({term[i : i + 3] for i in range(len(term) - 2)})
+            match = " OR ".join(f'"{g}"' for g in grams)
+            candidates = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT term FROM kb_search_terms_tri WHERE kb_search_terms_tri MATCH ? ORDER BY rank LIMIT 60",
+                    (match,),
+                )
+            ]
+            best = plan.best_corrections(term, candidates)
+            if best:
+                out[term] = best
+        return out
+
+    def _df(self, conn: sqlite3.Connection, group: str) -> int:
+        key = (self.path, "", group)
+        count = plan.cached_df(key)
+        if count is None:
+            count = int(
+                conn.execute("SELECT count(*) FROM kb_search_fts WHERE kb_search_fts MATCH ?", (group,)).fetchone()[0]
+            )
+            plan.remember_df(key, count)
+        return count
+
+
+def _group(term: str, prefix: bool, others: list[str]) -> str:
+    """An FTS5 expression for one word. Words are \\w+ only and double-quoted, so no user text can reach
+    FTS5's query syntax."""
+    parts = [f'"{term}"*' if prefix else f'"{term}"'] + [f'"{o}"' for o in others]
+    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
