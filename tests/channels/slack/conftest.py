@@ -56,8 +56,9 @@ async def slack() -> AsyncIterator[SlackDouble]:
     await double.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def outbound_worker(stack, tmp_path_factory) -> Iterator[None]:
+    """A `hub worker` for the Redis stack while this module runs (so it never serves other areas' tests)."""
     proc = start_worker(stack, tmp_path_factory.mktemp("slack-worker"))
     yield
     stop_worker(proc)

@@ -45,8 +45,9 @@ async def twilio() -> AsyncIterator[TwilioDouble]:
     await double.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def outbound_worker(stack, tmp_path_factory) -> Iterator[None]:
+    """A `hub worker` for the Redis stack while this module runs (so it never serves other areas' tests)."""
     proc = start_worker(stack, tmp_path_factory.mktemp("sms-worker"))
     yield
     stop_worker(proc)

@@ -84,7 +84,7 @@ class ProviderDouble:
         return [r for r in self.requests if r["path"].endswith(path_end) and "scripted" not in r]
 
 
-async def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
+async def wait_for(predicate: Callable[[], Any], timeout: float = 90.0, interval: float = 0.05) -> Any:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -148,7 +148,7 @@ def stop_worker(proc: subprocess.Popen[bytes] | None) -> None:
         return
     proc.terminate()
     try:
-        proc.wait(10)
+        proc.wait(5)  # nothing of the test's is left in flight; a slow graceful stop is not worth waiting for
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
