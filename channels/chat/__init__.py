@@ -1,7 +1,7 @@
 """The website chat channel: visitor sessions, the `/ws/widget` socket, uploads; replies go out over the
 realtime bus to the visitor's open widgets (and wait in history for a visitor who left)."""
 
-from channels.chat import ratelimit
+from channels.chat import ratelimit, reads
 from channels.chat.routes import widget_attachment, widget_session, widget_upload
 from channels.chat.send import send
 from channels.chat.settings import ChatInboxCredentials, ChatInboxSettings
@@ -11,7 +11,7 @@ from hub.extension import ChannelSpec, Extension
 extension = Extension(
     name="channel-chat",
     route_handlers=[widget_session, widget_upload, widget_attachment, widget_socket],
-    on_shutdown=[ratelimit.close],
+    on_shutdown=[ratelimit.close, reads.close],
     channel=ChannelSpec(
         kind="chat",
         label="Website chat",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 from sqlalchemy import select
 
-from hub.db import session_scope
+from channels.chat.reads import read_scope
 from hub.models import Attachment, Message
 from hub.outbound import DeliveryError, OutboundMessage, SendResult
 from hub.realtime import get_broker
@@ -16,7 +16,7 @@ _encode = msgspec.json.Encoder().encode
 
 
 async def send(message: OutboundMessage) -> SendResult:
-    async with session_scope() as session:
+    async with read_scope() as session:
         row = await session.get(Message, message.message_id)
         if row is None:
             raise DeliveryError("the message no longer exists", retry=False)

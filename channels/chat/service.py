@@ -21,6 +21,7 @@ from sqlalchemy.orm import undefer
 
 from channels.chat import tokens
 from channels.chat.models import ChatVisitor
+from channels.chat.reads import read_scope
 from channels.chat.settings import ChatInboxSettings, chat_settings
 
 __all__ = ["ChatError", "chat_settings"]
@@ -109,7 +110,7 @@ async def visitor_from_token(token: str | None) -> Visitor:
         raise ChatError(str(exc), status=401, code="bad_token") from exc
     inbox = await chat_inbox(claims.inbox_id)
     visitor = Visitor(inbox=inbox, settings=chat_settings(inbox.settings), visitor_id=claims.visitor_id)
-    async with session_scope() as session:
+    async with read_scope() as session:
         row = (
             await session.execute(
                 select(ChatVisitor.verified, ChatVisitor.details).where(ChatVisitor.visitor_id == claims.visitor_id)
@@ -263,7 +264,7 @@ async def agents_available(inbox_id: int) -> bool:
     hit = _available.get(inbox_id)
     if hit is not None and hit[0] > now:
         return hit[1]
-    async with session_scope() as session:
+    async with read_scope() as session:
         found = (
             await session.execute(
                 select(User.id)
@@ -296,7 +297,7 @@ async def _conversation_ids(session: AsyncSession, contact_id: int, inbox_id: in
 async def conversation_ids(visitor: Visitor) -> list[int]:
     if visitor.contact_id is None:
         return []
-    async with session_scope() as session:
+    async with read_scope() as session:
         return await _conversation_ids(session, visitor.contact_id, visitor.inbox.id)
 
 
@@ -305,7 +306,7 @@ async def history(visitor: Visitor, after: int | None = None) -> tuple[list[dict
     resuming. Returns (frames, complete) where complete is False when older ones were left out."""
     if visitor.contact_id is None:
         return [], True
-    async with session_scope() as session:
+    async with read_scope() as session:
         conv_ids = await _conversation_ids(session, visitor.contact_id, visitor.inbox.id)
         if not conv_ids:
             return [], True
@@ -349,7 +350,7 @@ async def author_names(user_ids: set[int]) -> dict[int, str]:
     now = time.monotonic()
     missing = [u for u in user_ids if u not in _names or _names[u][0] < now]
     if missing:
-        async with session_scope() as session:
+        async with read_scope() as session:
             for uid, name, email in (
                 await session.execute(select(User.id, User.name, User.email).where(User.id.in_(missing)))
             ).all():
@@ -600,7 +601,7 @@ async def attachment_for(visitor: Visitor, attachment_id: int) -> Attachment:
     """An attachment on one of the visitor's own conversations, or a 404 (never 403: ids do not leak)."""
     if visitor.contact_id is None:
         raise ChatError("No such attachment.", status=404, code="not_found")
-    async with session_scope() as session:
+    async with read_scope() as session:
         row = (
             await session.execute(
                 select(Attachment)
