@@ -48,6 +48,8 @@ class PresenceStore(Protocol):
     async def remove(self, user_id: int, key: str) -> int: ...
     async def count(self, user_id: int) -> int: ...
     async def live(self, user_ids: Iterable[int]) -> set[int]: ...
+    async def tracked(self) -> set[int]: ...
+    async def forget(self, user_id: int) -> None: ...
     async def refresh(self, entries: Iterable[tuple[int, str]]) -> None: ...
     async def close(self) -> None: ...
 
@@ -57,10 +59,19 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._conns: dict[int, set[str]] = defaultdict(set)
+        self._tracked: set[int] = set()
 
     async def add(self, user_id: int, key: str) -> int:
         self._conns[user_id].add(key)
+        self._tracked.add(user_id)
         return len(self._conns[user_id])
+
+    async def tracked(self) -> set[int]:
+        return set(self._tracked)
+
+    async def forget(self, user_id: int) -> None:
+        if not self._conns.get(user_id):
+            self._tracked.discard(user_id)
 
     async def remove(self, user_id: int, key: str) -> int:
         conns = self._conns.get(user_id)
@@ -86,13 +97,15 @@ class MemoryStore:
 
 
 class RedisStore:
-    """`{ns}:presence:user:{id}` is a sorted set of connection keys scored by expiry time."""
+    """`{ns}:presence:user:{id}` is a sorted set of connection keys scored by expiry time;
+    `{ns}:presence:tracked` the users presence has marked online (the only ones a sweep may touch)."""
 
     def __init__(self, url: str, namespace: str) -> None:
         from redis.asyncio import Redis
 
         self._redis = Redis.from_url(url)
         self._prefix = f"{namespace}:presence:user:"
+        self._tracked = f"{namespace}:presence:tracked"
 
     def _key(self, user_id: int) -> str:
         return f"{self._prefix}{user_id}"
@@ -104,8 +117,16 @@ class RedisStore:
         pipe.zadd(self._key(user_id), {key: now + ENTRY_TTL})
         pipe.zcard(self._key(user_id))
         pipe.expire(self._key(user_id), int(ENTRY_TTL * 2))
+        pipe.sadd(self._tracked, str(user_id))
         result = await pipe.execute()
         return int(result[2])
+
+    async def tracked(self) -> set[int]:
+        return {int(m) for m in await self._redis.smembers(self._tracked)}
+
+    async def forget(self, user_id: int) -> None:
+        if await self.count(user_id) == 0:
+            await self._redis.srem(self._tracked, str(user_id))
 
     async def remove(self, user_id: int, key: str) -> int:
         pipe = self._redis.pipeline(transaction=True)
@@ -206,6 +227,7 @@ class Presence:
         remaining = await self.store.remove(*entry)
         if remaining == 0:
             await set_status(principal.id, "offline")
+            await self.store.forget(principal.id)
             # Another process may have added a tab between our count and our write: put it right.
             if await self.store.count(principal.id) > 0:
                 await set_status(principal.id, "online")
@@ -223,14 +245,12 @@ class Presence:
                 log.exception("presence refresh failed")
 
     async def sweep(self) -> None:
-        """Users shown online whose every connection is gone (their process died) become offline."""
-        async with session_scope() as session:
-            ids = list(
-                (await session.execute(select(User.id).where(User.availability != "offline", User.active))).scalars()
-            )
-        for user_id in ids:
+        """Users presence made online whose every connection is gone (their process died) become offline.
+        Availability set any other way (the API, an account's default) is never touched."""
+        for user_id in await self.store.tracked():
             if await self.store.count(user_id) == 0:
                 await set_status(user_id, "offline")
+                await self.store.forget(user_id)
 
     # --- client hints --------------------------------------------------------------------------------
     async def inbox_of(self, conversation_id: int) -> int | None:

@@ -181,6 +181,7 @@ async def test_sweep_clears_users_whose_process_died(client, stack, monkeypatch)
     from hub import presence
 
     agent = await make_user("agent")
+    bystander = await make_user("agent")
     store = (
         presence.RedisStore(stack.settings.redis_url, stack.settings.redis_namespace)
         if stack.is_pg
@@ -199,5 +200,7 @@ async def test_sweep_clears_users_whose_process_died(client, stack, monkeypatch)
         assert await store.count(agent.id) == 0
         await service.sweep()
         assert await availability(agent.id) == "offline"
+        # someone made online another way (the API, a new account) is not presence's to clear
+        assert await availability(bystander.id) == "online"
     finally:
         await store.close()

@@ -217,6 +217,8 @@
   }
 
   function showPresence(u) {
+    u = { ...u, status: u.status || u.availability }; // ticketing's availability API says "availability"
+    if (!u.status) return;
     if (u.user_id === ME) {
       $("#my-status-dot").dataset.status = u.status;
       if (u.status === "online" || u.status === "away") $("#my-status").value = u.status;
