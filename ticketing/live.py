@@ -42,7 +42,7 @@ async def snapshot(session: AsyncSession, inbox_ids: list[int] | None = None, li
         "unassigned_list": [
             {
                 "id": c.id,
-                "subject": c.subject or c.last_message_preview[:80],
+                "subject": c.subject,
                 "channel": c.channel,
                 "since": c.created_at,
             }
@@ -51,7 +51,7 @@ async def snapshot(session: AsyncSession, inbox_ids: list[int] | None = None, li
         "breaching_list": [
             {
                 "id": conv.id,
-                "subject": conv.subject or conv.last_message_preview[:80],
+                "subject": conv.subject,
                 "kind": clock.kind,
                 "due_at": clock.due_at,
                 "breached": clock.breached_at is not None,

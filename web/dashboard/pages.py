@@ -115,5 +115,5 @@ class DashboardPages(Controller):
     async def live_panel(self) -> Template:
         """The live panel fragment (htmx polls it)."""
         async with session_scope() as session:
-            state = await live.snapshot(session)
+            state = await live.snapshot(session, limit=10)
         return Template("dashboard/_live.html", context={"live": state})
