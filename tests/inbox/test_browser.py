@@ -225,6 +225,7 @@ async def test_signed_out_browser_lands_on_login(live_server, browser, path):
         await page.fill("#password", "wrong")
         await page.click("#login-form button[type=submit]")
         await page.locator("#login-error").filter(has_text="Wrong email or password").wait_for()
+        await shot(page, "login", live_server)
     finally:
         await context.close()
 

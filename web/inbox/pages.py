@@ -154,6 +154,7 @@ class InboxPages(Controller):
         context["options"] = await queries.filter_options(request.user)
         context["teammates"] = [u for u in await presence.snapshot() if u["user_id"] != request.user.id]
         context["unread_total"] = await queries.unread_total(request.user)
+        context["my_status"] = await presence.get_availability(request.user.id) or "online"
         if conversation_id is not None:
             context.update(await _conversation_context(request, conversation_id))
         return Template("inbox/app.html", context=context)
