@@ -84,7 +84,13 @@ async def email_raw(
     if not body.strip():
         raise HTTPException(status_code=400, detail="The request body is empty; send the raw RFC 822 message.")
     try:
-        result = await receive(config, body, source="webhook", settings=load_settings(config.settings))
+        settings = load_settings(config.settings)
+    except msgspec.ValidationError as exc:
+        raise HTTPException(
+            status_code=409, detail=f"This inbox's email settings are invalid ({exc}); fix them in the inbox settings."
+        ) from exc
+    try:
+        result = await receive(config, body, source="webhook", settings=settings)
     except MessageTooLarge as exc:
         raise HTTPException(status_code=413, detail=f"Too large: {exc}.") from exc
     except IngestRejected as exc:

@@ -114,3 +114,13 @@ async def test_broken_mime_is_stored(client):
         headers=_bearer(inbox),
     )
     assert resp.status_code == 200 and resp.json()["stored"] is True
+
+
+async def test_misconfigured_inbox_is_a_clear_error(client):
+    from tests.factories import make_inbox
+
+    inbox = await make_inbox("email", settings={"address": "broken"}, credentials={"webhook_secret": "s3"})
+    resp = await client.post(
+        f"/webhooks/email/{inbox.id}/raw", content=samples.simple(), headers={"Authorization": "Bearer s3"}
+    )
+    assert resp.status_code == 409 and "settings are invalid" in resp.json()["detail"]
