@@ -58,8 +58,9 @@ def build_message(outbound: OutboundMessage, settings: EmailSettings) -> tuple[E
     if refs:
         msg["In-Reply-To"] = f"<{refs[-1]}>"
         msg["References"] = " ".join(f"<{r}>" for r in refs)
-    if outbound.automated:
+    if outbound.automated:  # CSAT requests and the like: out-of-office robots should not answer them
         msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Auto-Response-Suppress"] = "All"
     msg["X-Hub-Conversation"] = str(outbound.conversation_id)
     msg.set_content(outbound.text or "")
     if outbound.html:

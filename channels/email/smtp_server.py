@@ -2,7 +2,8 @@
 
 RCPT is accepted only for configured inbox addresses (incl. plus-addresses); anything else gets
 `550 5.1.1 no such mailbox`, so the listener is never an open relay. The SIZE limit is announced and
-enforced (552). A message is stored -- ingest committed -- before `250` is answered; a temporary problem
+enforced (552). STARTTLS is offered when HUB_SMTP_TLS_CERT and HUB_SMTP_TLS_KEY name a PEM certificate
+and key (sending MTAs then encrypt opportunistically). A message is stored -- ingest committed -- before `250` is answered; a temporary problem
 answers 451 so the sending MTA retries (and the retry is deduplicated on Message-ID).
 """
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
+import ssl
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -71,13 +74,25 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def tls_context_from_env() -> ssl.SSLContext | None:
+    cert, key = os.environ.get("HUB_SMTP_TLS_CERT", ""), os.environ.get("HUB_SMTP_TLS_KEY", "")
+    if not cert or not key:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 class SmtpListener:
     """Started and stopped with the process; several web processes share the port via SO_REUSEPORT."""
 
-    def __init__(self, host: str, port: int, *, hostname: str | None = None) -> None:
+    def __init__(
+        self, host: str, port: int, *, hostname: str | None = None, tls_context: ssl.SSLContext | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self.hostname = hostname or socket.getfqdn()
+        self.tls_context = tls_context if tls_context is not None else tls_context_from_env()
         self.server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -94,6 +109,7 @@ class SmtpListener:
                 hostname=self.hostname,
                 ident="support-hub ESMTP",
                 timeout=120,
+                tls_context=self.tls_context,
                 loop=loop,
             )
 

@@ -114,3 +114,19 @@ async def test_inactive_inbox_receives_nothing(listener):
     inbox = await email_inbox(active=False)
     with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
         await _send(listener, "a@customer.test", [inbox.settings["address"]], samples.simple())
+
+
+async def test_starttls_is_offered_with_a_certificate(client, tmp_path):
+    from tests.channels.email.tls import server_context
+
+    lst = SmtpListener("127.0.0.1", free_port(), hostname="mx.hub.test", tls_context=server_context(tmp_path))
+    await lst.start()
+    try:
+        inbox = await email_inbox()
+        addr = inbox.settings["address"]
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=lst.port, start_tls=True, validate_certs=False) as smtp:
+            await smtp.sendmail("ann@customer.test", [addr], samples.simple(to=addr))
+            assert smtp.get_transport_info("sslcontext") is not None
+        assert await _count(inbox.id) == 1
+    finally:
+        await lst.stop()
