@@ -3,8 +3,9 @@
 RCPT is accepted only for configured inbox addresses (incl. plus-addresses); anything else gets
 `550 5.1.1 no such mailbox`, so the listener is never an open relay. The SIZE limit is announced and
 enforced (552). STARTTLS is offered when HUB_SMTP_TLS_CERT and HUB_SMTP_TLS_KEY name a PEM certificate
-and key (sending MTAs then encrypt opportunistically). A message is stored -- ingest committed -- before `250` is answered; a temporary problem
-answers 451 so the sending MTA retries (and the retry is deduplicated on Message-ID).
+and key (sending MTAs then encrypt opportunistically). A message is stored -- ingest committed -- before
+`250` is answered; a temporary problem answers 451 so the sending MTA retries (and the retry is
+deduplicated on Message-ID).
 """
 
 from __future__ import annotations
