@@ -11,7 +11,7 @@ from litestar.exceptions import HTTPException, NotFoundException, PermissionDeni
 from litestar.params import Parameter
 from slack_sdk.signature import SignatureVerifier
 
-from channels.slack import profiles
+from channels.slack import files, profiles
 from channels.slack.parse import SlackPayloadError, challenge, decode, parse_event, to_inbound
 from channels.slack.settings import credentials_of, settings_of
 from hub.inboxes import UnknownInbox, get_inbox_config
@@ -80,7 +80,10 @@ async def slack_events(
             return {"ok": True, "stored": False}
         profile = await profiles.lookup(settings, credentials_of(config), post_.team, post_.user)
         max_bytes = int(getattr(request.app.state.settings, "max_attachment_bytes", 10_485_760))
-        result = await ingest(to_inbound(post_, config.id, profile, max_bytes), max_attachment_bytes=max_bytes)
+        message = to_inbound(post_, config.id, profile, max_bytes)
+        result = await ingest(message, max_attachment_bytes=max_bytes)
     except (SlackPayloadError, IngestRejected) as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
+    if result.created and message.attachments:
+        await files.schedule(result.message_id)
     return {"ok": True, "stored": result.created, "message_id": result.message_id}

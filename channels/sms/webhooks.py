@@ -13,6 +13,7 @@ from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from channels.sms import media
 from channels.sms.optout import record_keyword
 from channels.sms.parse import SmsPayloadError, keyword, parse_sms, parse_status
 from channels.sms.settings import credentials_of, settings_of
@@ -93,6 +94,8 @@ async def twilio_sms(request: Request[Any, Any, Any], inbox: InboxParam) -> Resp
         result = await ingest(message)
     except (SmsPayloadError, IngestRejected) as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
+    if result.created and message.attachments:
+        await media.schedule(result.message_id)
     word = keyword(message.text)
     if word in ("stop", "start"):
         await record_keyword(

@@ -21,6 +21,8 @@ class SlackDouble(ProviderDouble):
         return {**record["query"], **record.get("form", {}), **record.get("json", {})}
 
     def answer(self, record: dict[str, Any]) -> Answer:
+        if record["method"] == "GET" and record["path"] in self.files:
+            return super().answer(record)
         if not record["headers"].get("authorization", "").startswith("Bearer xoxb-"):
             return 200, {"ok": False, "error": "not_authed"}, {}
         method = record["path"].rsplit("/", 1)[-1]

@@ -342,3 +342,42 @@ async def test_agent_reply_through_the_rest_api_reaches_slack(client, live_serve
         "Answer from the inbox",
     )
     assert sent.provider_id == f"C0SUPPORT:{slack.posts()[-1]['ts']}"
+
+
+async def test_shared_files_are_fetched_with_the_bot_token(client, live_server, slack):
+    from sqlalchemy.orm import undefer
+
+    from hub.models import Attachment
+
+    sl = await slack_inbox(live_server, slack)
+    user = user_id()
+    slack.add_user(user, "File Sharer")
+    slack.files = {"/files/T1/F1/screenshot.png": b"\x89PNG-bytes"}
+    files = [
+        {
+            "id": "F1",
+            "name": "screenshot.png",
+            "mimetype": "image/png",
+            "size": 10,
+            "url_private": f"{slack.url}/files/T1/F1/screenshot.png",
+        },
+        {"id": "F2", "name": "huge.mov", "mimetype": "video/quicktime", "size": 10**9, "url_private": "https://x"},
+    ]
+    payload = sl.event(user, "see attached", subtype="file_share", files=files)
+    assert (await sl.deliver(payload)).status_code == 200
+    msg = await stored(sl.inbox.id, f"C0SUPPORT:{payload['event']['ts']}")
+    assert msg.meta["slack"]["files_too_large"] == ["huge.mov"]
+
+    async def fetched() -> Attachment | None:
+        async with session_scope() as s:
+            att = (
+                await s.execute(
+                    select(Attachment).where(Attachment.message_id == msg.id).options(undefer(Attachment.data))
+                )
+            ).scalar_one()
+        return att if att.data is not None else None
+
+    att = await wait_for(fetched)
+    assert (att.filename, att.content_type, att.data) == ("screenshot.png", "image/png", b"\x89PNG-bytes")
+    [get] = [r for r in slack.requests if r["method"] == "GET" and r["path"].startswith("/files/")]
+    assert get["headers"]["authorization"] == f"Bearer {sl.inbox.credentials['bot_token']}"

@@ -31,6 +31,8 @@ class TwilioDouble(ProviderDouble):
                 },
                 {},
             )
+        if record["method"] == "GET" and record["path"] in self.files:
+            return super().answer(record)
         return 404, {"code": 20404, "message": "The requested resource was not found", "status": 404}, {}
 
     def sent(self) -> list[dict[str, Any]]:

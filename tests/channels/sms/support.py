@@ -36,6 +36,7 @@ class ProviderDouble:
         self.port = 0
         self.requests: list[dict[str, Any]] = []
         self.script: list[Answer] = []
+        self.files: dict[str, bytes] = {}  # GET <path> answers these bytes (media, shared files)
         self._runner: web.AppRunner | None = None
 
     @property
@@ -73,12 +74,16 @@ class ProviderDouble:
         if self.script:
             status, payload, headers = self.script.pop(0)
             record["scripted"] = status
-            return web.json_response(payload, status=status, headers=headers)
-        status, payload, headers = self.answer(record)
+        else:
+            status, payload, headers = self.answer(record)
+        if isinstance(payload, bytes):
+            return web.Response(body=payload, status=status, headers=headers)
         return web.json_response(payload, status=status, headers=headers)
 
     def answer(self, record: dict[str, Any]) -> Answer:
-        return 200, {}, {}
+        if record["method"] == "GET" and record["path"] in self.files:
+            return 200, self.files[record["path"]], {"content-type": "application/octet-stream"}
+        return 404, {"error": "not found"}, {}
 
     def matching(self, path_end: str) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["path"].endswith(path_end) and "scripted" not in r]
@@ -129,9 +134,9 @@ async def stored(inbox_id: int, provider_id: str) -> Message | None:
 
 
 def start_worker(stack: Stack, log_dir: Path) -> subprocess.Popen[bytes] | None:
-    """On the Redis stack replies go through SAQ: run a real `hub worker`. The embedded stack delivers them on
-    the test process's own in-process runner (the `client` fixture's services)."""
-    if not stack.is_pg:
+    """On the Redis stack replies go through SAQ: run a real `hub worker`, unless the stack's web processes
+    consume the queue themselves (HUB_JOBS_IN_WEB). The embedded stack delivers them on the in-process runner."""
+    if not stack.is_pg or getattr(stack.settings, "jobs_in_web", False):
         return None
     log = (log_dir / "worker.log").open("wb")
     return subprocess.Popen(

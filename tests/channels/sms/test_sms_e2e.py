@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 from twilio.request_validator import RequestValidator
 
 from channels.sms.optout import OPTED_OUT_REASON
@@ -117,29 +118,52 @@ async def test_same_pair_is_one_conversation(client, live_server, twilio):
     assert m1.conversation_id == m2.conversation_id != m3.conversation_id
 
 
-async def test_mms_media_become_attachments(client, live_server, twilio):
+async def test_mms_media_become_attachments_fetched_after_the_answer(client, live_server, twilio):
     sms = await sms_inbox(live_server, twilio)
+    account = sms.inbox.credentials["account_sid"]
+    own = f"{twilio.url}/2010-04-01/Accounts/{account}/Messages/MM1/Media/ME1"
+    # The same double under another host name stands in for a URL that is not Twilio's: no credentials go there.
+    foreign = f"http://localhost:{twilio.port}/files/elsewhere.pdf"
+    twilio.files = {
+        f"/2010-04-01/Accounts/{account}/Messages/MM1/Media/ME1": b"\xff\xd8JPEG",
+        "/files/elsewhere.pdf": b"%PDF",
+    }
     media = {
         "NumMedia": "2",
-        "MediaUrl0": "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+        "MediaUrl0": own,
         "MediaContentType0": "image/jpeg",
-        "MediaUrl1": "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2",
+        "MediaUrl1": foreign,
         "MediaContentType1": "application/pdf",
     }
     resp, form = await sms.text(number(), "", **media)
     assert resp.status_code == 200, resp.text
     msg = await stored(sms.inbox.id, form["MessageSid"])
-    async with session_scope() as s:
-        rows = (
-            (await s.execute(select(Attachment).where(Attachment.message_id == msg.id).order_by(Attachment.id)))
-            .scalars()
-            .all()
-        )
-    assert [(a.content_type, a.source_url) for a in rows] == [
-        ("image/jpeg", media["MediaUrl0"]),
-        ("application/pdf", media["MediaUrl1"]),
+
+    async def fetched() -> list[Attachment] | None:
+        async with session_scope() as s:
+            rows = (
+                (
+                    await s.execute(
+                        select(Attachment)
+                        .where(Attachment.message_id == msg.id)
+                        .order_by(Attachment.id)
+                        .options(undefer(Attachment.data))
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        return list(rows) if all(r.data is not None for r in rows) else None
+
+    rows = await wait_for(fetched)
+    assert [(a.content_type, a.source_url, a.data) for a in rows] == [
+        ("image/jpeg", own, b"\xff\xd8JPEG"),
+        ("application/pdf", foreign, b"%PDF"),
     ]
-    assert rows[0].filename.endswith((".jpg", ".jpeg"))
+    assert rows[0].filename.endswith((".jpg", ".jpeg")) and rows[0].size == 6
+    gets = {r["path"]: r["headers"].get("authorization", "") for r in twilio.requests if r["method"] == "GET"}
+    assert gets[f"/2010-04-01/Accounts/{account}/Messages/MM1/Media/ME1"].startswith("Basic ")
+    assert gets["/files/elsewhere.pdf"] == ""
 
 
 async def test_duplicate_message_sid_stores_one_message(client, live_server, twilio):
