@@ -45,8 +45,16 @@ async def seed() -> None:
         await s.execute(
             insert(Inbox),
             [
-                {"id": i, "name": f"inbox {i}", "channel": "api", "public_token": f"tok{i}", "settings": {},
-                 "credentials": {}, "time_zone": "UTC", "active": True}
+                {
+                    "id": i,
+                    "name": f"inbox {i}",
+                    "channel": "api",
+                    "public_token": f"tok{i}",
+                    "settings": {},
+                    "credentials": {},
+                    "time_zone": "UTC",
+                    "active": True,
+                }
                 for i in range(1, INBOXES + 1)
             ],
         )
@@ -54,8 +62,17 @@ async def seed() -> None:
         async with db.session_scope() as s:
             await s.execute(
                 insert(Contact),
-                [{"id": i, "name": f"Contact {i}", "email": f"c{i}@example.org", "company": "", "attributes": {},
-                  "verified": False} for i in range(start, min(start + CHUNK, CONTACTS + 1))],
+                [
+                    {
+                        "id": i,
+                        "name": f"Contact {i}",
+                        "email": f"c{i}@example.org",
+                        "company": "",
+                        "attributes": {},
+                        "verified": False,
+                    }
+                    for i in range(start, min(start + CHUNK, CONTACTS + 1))
+                ],
             )
     statuses = ["open"] * 5 + ["pending", "snoozed", "resolved", "resolved", "closed"]
     for start in range(1, CONVERSATIONS + 1, CHUNK):
@@ -63,12 +80,23 @@ async def seed() -> None:
         tags = []
         for i in range(start, min(start + CHUNK, CONVERSATIONS + 1)):
             at = base + timedelta(seconds=rnd.randrange(0, 300 * 24 * 3600))
-            rows.append({
-                "id": i, "inbox_id": rnd.randrange(1, INBOXES + 1), "contact_id": rnd.randrange(1, CONTACTS + 1),
-                "status": rnd.choice(statuses), "priority": "none", "subject": f"subject {i} order {i % 977}",
-                "channel": "api", "last_activity_at": at, "created_at": at, "updated_at": at,
-                "last_message_preview": f"preview {i}", "message_count": 10, "attributes": {},
-            })
+            rows.append(
+                {
+                    "id": i,
+                    "inbox_id": rnd.randrange(1, INBOXES + 1),
+                    "contact_id": rnd.randrange(1, CONTACTS + 1),
+                    "status": rnd.choice(statuses),
+                    "priority": "none",
+                    "subject": f"subject {i} order {i % 977}",
+                    "channel": "api",
+                    "last_activity_at": at,
+                    "created_at": at,
+                    "updated_at": at,
+                    "last_message_preview": f"preview {i}",
+                    "message_count": 10,
+                    "attributes": {},
+                }
+            )
             if i % 50 == 0:
                 tags.append({"conversation_id": i, "tag": "vip"})
         async with db.session_scope() as s:
@@ -84,9 +112,21 @@ async def seed() -> None:
             for k in range(per):
                 msg_id += 1
                 at = base + timedelta(minutes=k)
-                rows.append({"id": msg_id, "conversation_id": conv, "inbox_id": 1 + conv % INBOXES, "direction": "in",
-                             "author_kind": "contact", "text": "hello there", "status": "received", "meta": {},
-                             "attempts": 0, "created_at": at, "updated_at": at})
+                rows.append(
+                    {
+                        "id": msg_id,
+                        "conversation_id": conv,
+                        "inbox_id": 1 + conv % INBOXES,
+                        "direction": "in",
+                        "author_kind": "contact",
+                        "text": "hello there",
+                        "status": "received",
+                        "meta": {},
+                        "attempts": 0,
+                        "created_at": at,
+                        "updated_at": at,
+                    }
+                )
         async with db.session_scope() as s:
             await s.execute(insert(Message), rows)
     big_conv = 1
@@ -96,19 +136,42 @@ async def seed() -> None:
         for k in range(start, min(start + CHUNK, BIG)):
             msg_id += 1
             at = base + timedelta(minutes=100 + k)
-            rows.append({"id": msg_id, "conversation_id": big_conv, "inbox_id": 1, "direction": "out",
-                         "author_kind": "agent", "text": "reply", "status": "sent", "meta": {}, "attempts": 0,
-                         "created_at": at, "updated_at": at})
+            rows.append(
+                {
+                    "id": msg_id,
+                    "conversation_id": big_conv,
+                    "inbox_id": 1,
+                    "direction": "out",
+                    "author_kind": "agent",
+                    "text": "reply",
+                    "status": "sent",
+                    "meta": {},
+                    "attempts": 0,
+                    "created_at": at,
+                    "updated_at": at,
+                }
+            )
             if k % 5 == 0:
-                events.append({"kind": "conversation.priority_changed", "conversation_id": big_conv, "contact_id": None,
-                               "inbox_id": 1, "actor_kind": "agent", "data": {}, "created_at": at})
+                events.append(
+                    {
+                        "kind": "conversation.priority_changed",
+                        "conversation_id": big_conv,
+                        "contact_id": None,
+                        "inbox_id": 1,
+                        "actor_kind": "agent",
+                        "data": {},
+                        "created_at": at,
+                    }
+                )
         async with db.session_scope() as s:
             await s.execute(insert(Message), rows)
             await s.execute(insert(Event), events)
     async with db.session_scope() as s:
         if db.is_postgres(s):
             for table in ("inboxes", "contacts", "conversations", "messages", "events"):
-                await s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+                await s.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                )
     async with db.get_engine().connect() as conn:
         await conn.execute(text("ANALYZE"))
         await conn.commit()
@@ -153,8 +216,10 @@ async def measure() -> None:
     await timed("list, admin, 10 pages deep (per 10 pages)", lambda: deep_page(admin, 10), runs=10)
     await timed("conversation timeline (5k msgs), first page", lambda: timeline_pages(1))
     await timed("conversation timeline, 20 pages (per 20 pages)", lambda: timeline_pages(20), runs=10)
-    await timed("conversation timeline, small conversation", lambda: conversations.conversation_timeline(
-        admin, 77_777, cursor=None, limit=50, order="desc"))
+    await timed(
+        "conversation timeline, small conversation",
+        lambda: conversations.conversation_timeline(admin, 77_777, cursor=None, limit=50, order="desc"),
+    )
     await timed("contact timeline", lambda: contacts.contact_timeline(admin, 1234, cursor=None, limit=50, order="desc"))
 
 
@@ -200,7 +265,9 @@ async def main(pg: bool) -> None:
         db.init_engine(stack.settings.effective_database_url)
         t = time.perf_counter()
         await seed()
-        print(f"seeded {CONVERSATIONS} conversations, {MESSAGES} messages in {time.perf_counter() - t:.0f}s ({stack.name})")
+        print(
+            f"seeded {CONVERSATIONS} conversations, {MESSAGES} messages in {time.perf_counter() - t:.0f}s ({stack.name})"
+        )
         await measure()
         await explain()
     finally:
