@@ -40,7 +40,9 @@ class Pending:
     sender: Identity
     text: str
     html: str | None
-    future: asyncio.Future[IngestResult] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    future: asyncio.Future[tuple[IngestResult, list[DomainEvent]]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 def eligible(msg: InboundMessage) -> bool:
@@ -49,15 +51,21 @@ def eligible(msg: InboundMessage) -> bool:
 
 class Batcher:
     def __init__(self, fallback: Callable[[Pending], Awaitable[IngestResult]]) -> None:
+        """`fallback` stores one message on its own (and emits its events) when a batch fails."""
         self._fallback = fallback
         self._queue: asyncio.Queue[Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     async def submit(self, item: Pending) -> IngestResult:
+        """Stored by the batch loop; the events are emitted here, by the caller, so one slow subscriber
+        never holds up the next batch."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop(), name="ingest-batcher")
         self._queue.put_nowait(item)
-        return await item.future
+        result, pending = await item.future
+        if pending:
+            await events.emit(pending)
+        return result
 
     async def close(self) -> None:
         if self._task is not None:
@@ -79,15 +87,13 @@ class Batcher:
                     if item.future.done():
                         continue
                     try:
-                        item.future.set_result(await self._fallback(item))
+                        item.future.set_result((await self._fallback(item), []))
                     except Exception as exc:
                         item.future.set_exception(exc)
                 continue
-            for item, (result, pending) in zip(batch, emitted, strict=True):
-                if pending:
-                    await events.emit(pending)
+            for item, outcome in zip(batch, emitted, strict=True):
                 if not item.future.done():
-                    item.future.set_result(result)
+                    item.future.set_result(outcome)
 
 
 def _keys(item: Pending) -> list[int]:
