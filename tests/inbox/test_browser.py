@@ -4,6 +4,7 @@ between two agents, shortcuts, and access control."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import httpx
@@ -58,8 +59,14 @@ async def test_agent_signs_in_sees_live_message_and_replies(client, live_server,
         await page.locator("#search").focus()
         await page.keyboard.press("Escape")
         await page.keyboard.press("j")  # the first conversation of the list opens
-        await page.wait_for_url(f"**/app/conversations/{conv_id}")
+        await page.wait_for_url(re.compile(rf"/app/conversations/{conv_id}\?view=all&status=open$"))
         assert await item.get_attribute("aria-current") == "true"
+        await page.locator("#timeline").get_by_text("My order arrived broken.").wait_for()
+        await page.evaluate("window.__stillHere = true")
+        # a reload keeps both the open conversation and the chosen view
+        await page.reload()
+        await page.wait_for_selector("#connection[data-state=open]")
+        assert await page.locator("label.view-tab input[value=all]").is_checked()
         await page.locator("#timeline").get_by_text("My order arrived broken.").wait_for()
         await page.evaluate("window.__stillHere = true")
 

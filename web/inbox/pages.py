@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
@@ -184,13 +185,20 @@ class InboxPages(Controller):
         tag: TagParam = None,
         q: SearchParam = None,
         cursor: CursorParam = None,
-        selected: Annotated[int | None, Parameter(query="selected", required=False)] = None,
+        selected: Annotated[str | None, Parameter(query="selected", required=False, max_length=20)] = None,
     ) -> Template:
+        """The list fragment; the address bar follows the filters so a reload keeps the view."""
         filters = _filters(view, status, inbox_id, channel, tag, q)
         filters.cursor = cursor
-        context = {**_common(request), **(await _list_context(request, filters)), "selected": selected, "oob": True}
-        name = "inbox/_list_more.html" if cursor else "inbox/_list.html"
-        return Template(name, context=context)
+        chosen = int(selected) if selected and selected.isdigit() else None
+        context = {**_common(request), **(await _list_context(request, filters)), "selected": chosen, "oob": True}
+        if cursor:
+            return Template("inbox/_list_more.html", context=context)
+        query = urlencode(filters.query_args())
+        page = f"/app/conversations/{chosen}" if chosen else "/app/"
+        return Template(
+            "inbox/_list.html", context=context, headers={"HX-Replace-Url": f"{page}?{query}" if query else page}
+        )
 
     @get("/conversations/{conversation_id:int}")
     async def conversation(

@@ -76,7 +76,6 @@
   function listUrl() {
     const params = new URLSearchParams(new FormData($("#filters")));
     for (const [k, v] of Array.from(params.entries())) if (!v) params.delete(k);
-    if (current) params.set("selected", current);
     return "/app/list?" + params.toString();
   }
 
@@ -253,6 +252,7 @@
   function paneOpened() {
     const pane = $("#pane");
     const id = pane ? Number(pane.dataset.conversationId) : null;
+    $("#selected").value = id || "";
     if (id !== current) {
       viewers.clear();
       typers.clear();
