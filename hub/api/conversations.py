@@ -15,6 +15,14 @@ from hub.services.timeline import TimelinePage
 
 ConversationId = Annotated[int, id_param("conversation")]
 OptionalId = Annotated[int | None, Parameter(ge=1, le=2**62)]
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        max_length=200,
+        description="Send the same key when retrying: the message is stored (and sent) once.",
+    ),
+]
 
 
 class ConversationController(Controller):
@@ -94,9 +102,12 @@ class ConversationController(Controller):
         request: Request[Any, Any, Any],
         conversation_id: ConversationId,
         data: Annotated[svc.MessageIn, Body(title="Reply")],
+        idempotency_key: IdempotencyKey = None,
     ) -> MessageOut:
         """Stored as `queued` and delivered through the inbox's channel; watch its `status` for the outcome."""
-        return await svc.add_message(principal(request), conversation_id, data, private=False)
+        return await svc.add_message(
+            principal(request), conversation_id, data, private=False, idempotency_key=idempotency_key
+        )
 
     @post("/{conversation_id:int}/notes", summary="Add a private note")
     async def note(
@@ -104,6 +115,9 @@ class ConversationController(Controller):
         request: Request[Any, Any, Any],
         conversation_id: ConversationId,
         data: Annotated[svc.MessageIn, Body(title="Note")],
+        idempotency_key: IdempotencyKey = None,
     ) -> MessageOut:
         """Visible to agents only; never sent to the contact."""
-        return await svc.add_message(principal(request), conversation_id, data, private=True)
+        return await svc.add_message(
+            principal(request), conversation_id, data, private=True, idempotency_key=idempotency_key
+        )

@@ -7,7 +7,7 @@ ticketing and the realtime fan-out never see a change that could still roll back
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -280,23 +280,59 @@ async def _announce(out: ConversationOut, changed: list[str], user_id: int | Non
     )
 
 
-async def add_message(principal: Principal, conversation_id: int, data: MessageIn, *, private: bool) -> MessageOut:
+async def add_message(
+    principal: Principal,
+    conversation_id: int,
+    data: MessageIn,
+    *,
+    private: bool,
+    idempotency_key: str | None = None,
+) -> MessageOut:
     """A reply (queued, then delivered by a job) or a private note. Stored and committed before anything
-    is sent or announced."""
+    is sent or announced. A retried request with the same `idempotency_key` returns the first message
+    instead of sending twice (the conversation row is locked while checking, so concurrent retries too)."""
     html = clean_html(data.html) if data.html and data.html.strip() else None
     text = data.text.strip() or (html_to_text(html).strip() if html else "")
     if not text:
         raise Invalid("The message is empty; write some text.")
     async with session_scope() as session:
         conv = await visible_conversation(session, principal, conversation_id, for_update=True)
+        if idempotency_key:
+            earlier = await _by_idempotency_key(session, conv.id, principal.id, idempotency_key)
+            if earlier is not None:
+                files = await timeline.attachments_for(session, [earlier.id])
+                return message_out(earlier, files.get(earlier.id))
         message: Message = await dispatch.queue_outbound(
-            session, conv, text=text, html=html, author_kind="agent", author_id=principal.id, private=private
+            session,
+            conv,
+            text=text,
+            html=html,
+            author_kind="agent",
+            author_id=principal.id,
+            private=private,
+            meta={"idempotency_key": idempotency_key} if idempotency_key else None,
         )
         tags = await tags_of(session, [conv.id])
         conv_payload = conversation_out(conv, tags.get(conv.id), await _contact_name(session, conv.contact_id))
     await dispatch.after_commit(message, conv)
     await _announce(conv_payload, ["last_activity_at"] if not private else ["message_count"], principal.id)
     return message_out(message)
+
+
+async def _by_idempotency_key(session: AsyncSession, conversation_id: int, author_id: int, key: str) -> Message | None:
+    since = utcnow() - timedelta(days=1)
+    query = (
+        select(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.author_kind == "agent",
+            Message.author_id == author_id,
+            Message.created_at >= since,
+            Message.meta["idempotency_key"].as_string() == key,
+        )
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def conversation_timeline(

@@ -231,3 +231,18 @@ async def test_agent_without_inboxes_sees_nothing(client: httpx.AsyncClient, wor
     assert (await client.get("/api/v1/conversations", headers=h)).json() == {"items": [], "next_cursor": None}
     assert (await client.get("/api/v1/contacts", headers=h)).json() == {"items": [], "next_cursor": None}
     assert (await client.get("/api/v1/inboxes", headers=h)).json() == []
+
+
+async def test_a_retried_reply_with_the_same_idempotency_key_is_stored_once(client: httpx.AsyncClient, world: World):
+    url = f"/api/v1/conversations/{world.conversation_id}/messages"
+    h = {**world.h("agent"), "Idempotency-Key": unique("retry")}
+    first, second = await asyncio.gather(
+        client.post(url, json={"text": "once"}, headers=h), client.post(url, json={"text": "once"}, headers=h)
+    )
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+    other = await client.post(url, json={"text": "once"}, headers={**h, "Idempotency-Key": unique("other")})
+    assert other.json()["id"] != first.json()["id"]
+    async with session_scope() as s:
+        texts = (await s.execute(select(Message.text).where(Message.conversation_id == world.conversation_id))).all()
+    assert [t for (t,) in texts].count("once") == 2
