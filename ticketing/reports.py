@@ -159,7 +159,7 @@ def _key(group: str, table: Any, time_column: Any, pg: bool) -> Any:
     return _bucket(time_column, group, pg)
 
 
-def _filtered(query: Select[Any], table: Any, q: ReportQuery, time_column: Any) -> Select[Any]:
+def _filtered(query: Any, table: Any, q: ReportQuery, time_column: Any) -> Any:
     conditions = [time_column >= q.start, time_column < q.end]
     if q.inbox_ids:
         conditions.append(table.inbox_id.in_(q.inbox_ids))
@@ -175,7 +175,8 @@ def _filtered(query: Select[Any], table: Any, q: ReportQuery, time_column: Any) 
 async def _conversation_part(session: AsyncSession, q: ReportQuery, rows: dict[Any, Row]) -> None:
     pg = is_postgres(session)
     m = ConversationMetrics
-    key = _key(q.group_by, m, m.created_at, pg).label("k")
+    raw_key = _key(q.group_by, m, m.created_at, pg)
+    key = raw_key.label("k")
     counters = [
         func.count().label("n"),
         func.count(m.resolved_at).label("resolved"),
@@ -203,36 +204,49 @@ async def _conversation_part(session: AsyncSession, q: ReportQuery, rows: dict[A
                 med, p90, avg, count = rec[8 + 4 * i : 12 + 4 * i]
                 setattr(row, _attr(name), _num({"median": med, "p90": p90, "avg": avg, "count": count}))
         return
-    query = _filtered(select(key, *counters), m, q, m.created_at).group_by(key)
+    query = _filtered(select(key, *counters), m, q, m.created_at).group_by(key).order_by(key)
+    counts: list[tuple[Any, int]] = []
     for rec in (await session.execute(query)).all():
         _fill_counters(rows.setdefault(rec[0], Row(rec[0])), rec[1:8])
-    # SQLite: one scan for all four durations, then sort and interpolate per group in Python.
+        counts.append((rec[0], int(rec[1])))
+    # SQLite: one scan for all four durations in group order, sliced by the counts above, then sorted and
+    # interpolated per group in Python.
     columns = [getattr(m, name) for name in DURATIONS]
-    scan = _filtered(select(key, *columns), m, q, m.created_at)
-    for k, cols in (await _scan_by_key(session, scan, 1 + len(DURATIONS))).items():
+    scan = _filtered(select(*columns), m, q, m.created_at)
+    for k, cols in (await _sliced(session, q, scan, raw_key, m.created_at, counts, len(columns))).items():
         row = rows.setdefault(k, Row(k))
         for i, name in enumerate(DURATIONS):
             setattr(row, _attr(name), _stats(cols[i]))
 
 
-async def _scan_by_key(session: AsyncSession, query: Select[Any], width: int) -> dict[Any, list[list[Any]]]:
-    """Rows of `query` grouped by their first column and split into `width - 1` value columns (NULLs dropped).
-
-    At 100k rows the cost is creating Python objects, so the garbage collector is paused while the rows
-    (which hold no reference cycles) are built and split.
+async def _sliced(
+    session: AsyncSession,
+    q: ReportQuery,
+    scan: Select[Any],
+    raw_key: Any,
+    time_column: Any,
+    counts: list[tuple[Any, int]],
+    width: int,
+) -> dict[Any, list[list[Any]]]:
+    """Run `scan` (value columns only) in group order and cut it into groups by `counts` (key, rows), which
+    come in the same order: no key travels with each row and no per-row grouping happens in Python. At 100k
+    rows the cost is creating Python objects, so the garbage collector is paused meanwhile (no cycles here).
     """
+    if q.group_by in ("day", "week"):
+        scan = scan.order_by(time_column)  # the range index already yields this order
+    elif q.group_by != "none":
+        scan = scan.order_by(raw_key)
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        rows = await _sqlite_rows(session, query)
-        grouped: dict[Any, list[Any]] = {}
-        for rec in rows:
-            bucket = grouped.get(rec[0])
-            if bucket is None:
-                grouped[rec[0]] = [rec]
-            else:
-                bucket.append(rec)
-        return {k: [[r[i] for r in group if r[i] is not None] for i in range(1, width)] for k, group in grouped.items()}
+        rows = await _sqlite_rows(session, scan)
+        out: dict[Any, list[list[Any]]] = {}
+        pos = 0
+        for k, n in counts:
+            chunk = rows[pos : pos + n]
+            pos += n
+            out[k] = [[r[i] for r in chunk if r[i] is not None] for i in range(width)]
+        return out
     finally:
         if was_enabled:
             gc.enable()
@@ -281,8 +295,9 @@ def _fill_counters(row: Row, rec: Sequence[Any]) -> None:
 async def _response_part(session: AsyncSession, q: ReportQuery, rows: dict[Any, Row]) -> None:
     pg = is_postgres(session)
     r = ResponseMetric
-    key = _key(q.group_by, r, r.responded_at, pg).label("k")
-    base = select(key).where(r.kind == "next")
+    raw_key = _key(q.group_by, r, r.responded_at, pg)
+    key = raw_key.label("k")
+    base = select(key).select_from(r).where(r.kind == "next")
     if pg:
         aggs = []
         for col in (r.seconds, r.bh_seconds):
@@ -298,8 +313,10 @@ async def _response_part(session: AsyncSession, q: ReportQuery, rows: dict[Any, 
             row.next_response = _num(dict(zip(("median", "p90", "avg", "count"), rec[1:5], strict=True)))
             row.next_response_bh = _num(dict(zip(("median", "p90", "avg", "count"), rec[5:9], strict=True)))
         return
-    query = _filtered(base.add_columns(r.seconds, r.bh_seconds), r, q, r.responded_at)
-    for k, cols in (await _scan_by_key(session, query, 3)).items():
+    count_query = _filtered(base.add_columns(func.count()), r, q, r.responded_at).group_by(key).order_by(key)
+    counts = [(k, int(n)) for k, n in await _sqlite_rows(session, count_query)]
+    scan = _filtered(select(r.seconds, r.bh_seconds).where(r.kind == "next"), r, q, r.responded_at)
+    for k, cols in (await _sliced(session, q, scan, raw_key, r.responded_at, counts, 2)).items():
         row = rows.setdefault(k, Row(k))
         row.next_response = _stats(cols[0])
         row.next_response_bh = _stats(cols[1])
