@@ -220,13 +220,12 @@ async def test_agent_without_access_cannot_open_the_conversation(client, live_se
         await context.close()
 
 
-@pytest.mark.parametrize("path", ["/app/", "/app/conversations/1"])
-async def test_signed_out_browser_lands_on_login(live_server, browser, path):
+async def test_signed_out_browser_lands_on_login(live_server, browser):
     context = await browser.new_context()
     try:
         page = await context.new_page()
-        await page.goto(live_server.url + path)
-        await page.wait_for_url("**/login**")
+        await page.goto(live_server.url + "/app/conversations/1")
+        await page.wait_for_url("**/login?next=/app/conversations/1")
         assert await page.locator("#login-form").count() == 1
         await page.fill("#email", "nobody@example.test")
         await page.fill("#password", "wrong")
