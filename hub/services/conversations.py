@@ -76,6 +76,14 @@ class MessageIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     html: Annotated[str, msgspec.Meta(max_length=500_000)] | None = None
 
 
+def normalise_tag(tag: str) -> str:
+    """Tags compare case- and spacing-insensitively: "VIP ", "vip" and "Vip" are one tag."""
+    value = " ".join(tag.strip().lower().split())[:64]
+    if not value:
+        raise Invalid("A tag cannot be empty.")
+    return value
+
+
 async def tags_of(session: AsyncSession, conversation_ids: list[int]) -> dict[int, list[str]]:
     if not conversation_ids:
         return {}
@@ -121,7 +129,8 @@ async def list_conversations(
         conds.append(
             exists(
                 select(ConversationTag.conversation_id).where(
-                    ConversationTag.conversation_id == Conversation.id, ConversationTag.tag == filters.tag.strip()
+                    ConversationTag.conversation_id == Conversation.id,
+                    ConversationTag.tag == " ".join(filters.tag.lower().split()),
                 )
             )
         )
@@ -188,6 +197,8 @@ async def patch_conversation(principal: Principal, conversation_id: int, patch: 
         snooze = patch.snoozed_until
         if status is UNSET and snooze is not UNSET and snooze is not None:
             status = "snoozed"  # giving a snooze time is asking to snooze
+        if isinstance(snooze, datetime) and snooze <= now:
+            raise Invalid("snoozed_until must be in the future; leave it out to snooze until the contact writes.")
         if status is not UNSET and status != "snoozed" and snooze not in (UNSET, None):
             raise Invalid("snoozed_until only makes sense with status 'snoozed'; drop it or change the status.")
         if status is not UNSET and (status != conv.status or (status == "snoozed" and snooze is not UNSET)):
@@ -251,9 +262,9 @@ async def _apply_tags(session: AsyncSession, conversation_id: int, change: TagCh
     if change.set is not None:
         if change.add or change.remove:
             raise Invalid("Send either tags.set or tags.add/tags.remove, not both.")
-        wanted = {t.strip() for t in change.set}
+        wanted = {normalise_tag(t) for t in change.set}
     else:
-        wanted = (current | {t.strip() for t in change.add}) - {t.strip() for t in change.remove}
+        wanted = (current | {normalise_tag(t) for t in change.add}) - {normalise_tag(t) for t in change.remove}
     added = sorted(wanted - current)
     removed = sorted(current - wanted)
     if removed:
@@ -271,7 +282,13 @@ async def _announce(out: ConversationOut, changed: list[str], user_id: int | Non
     await events.emit(
         DomainEvent(
             name="conversation.updated",
-            data={**msgspec.to_builtins(out), "changed": changed},
+            data={
+                **msgspec.to_builtins(out),
+                "changed": changed,
+                "source": "api",
+                "actor_kind": "agent" if user_id is not None else "system",
+                "actor_id": user_id,
+            },
             inbox_id=out.inbox_id,
             conversation_id=out.id,
             contact_id=out.contact_id,

@@ -59,7 +59,7 @@ async def test_filters_by_status_assignee_team_and_tag(client: httpx.AsyncClient
     conv = world.conversation_id
     resp = await client.patch(
         f"/api/v1/conversations/{conv}",
-        json={"assignee_id": world.agent.id, "team_id": team.id, "tags": {"add": ["vip", "billing"]}},
+        json={"assignee_id": world.agent.id, "team_id": team.id, "tags": {"add": ["VIP ", "billing"]}},
         headers=world.h("agent"),
     )
     assert resp.status_code == 200, resp.text
@@ -69,7 +69,7 @@ async def test_filters_by_status_assignee_team_and_tag(client: httpx.AsyncClient
     assert conv not in {c["id"] for c in await walk(client, "/api/v1/conversations", h, assignee="none", **base)}
     assert [c["id"] for c in await walk(client, "/api/v1/conversations", h, assignee_id=world.agent.id)] == [conv]
     assert [c["id"] for c in await walk(client, "/api/v1/conversations", h, team_id=team.id)] == [conv]
-    assert [c["id"] for c in await walk(client, "/api/v1/conversations", h, tag="vip", **base)] == [conv]
+    assert [c["id"] for c in await walk(client, "/api/v1/conversations", h, tag="Vip", **base)] == [conv]
     assert [c["id"] for c in await walk(client, "/api/v1/conversations", h, status="open,pending", **base)] == [conv]
     assert await walk(client, "/api/v1/conversations", h, status="resolved", **base) == []
     resp = await client.get("/api/v1/conversations", params={"status": "bogus"}, headers=h)
@@ -152,6 +152,10 @@ async def test_patch_rejects_what_cannot_be_done(client: httpx.AsyncClient, worl
     resp = await client.patch(url, json={"snoozed_until": "2030-01-01T09:00:00"}, headers=h)  # no time zone
     assert resp.status_code == 400
     resp = await client.patch(url, json={"status": "open", "snoozed_until": "2030-01-01T09:00:00Z"}, headers=h)
+    assert resp.status_code == 400
+    resp = await client.patch(url, json={"snoozed_until": "2001-01-01T09:00:00Z"}, headers=h)  # the past
+    assert resp.status_code == 400 and "future" in resp.json()["detail"]
+    resp = await client.patch(url, json={"tags": {"add": ["   "]}}, headers=h)
     assert resp.status_code == 400
     resp = await client.patch(url, json={"tags": {"set": ["x"], "add": ["y"]}}, headers=h)
     assert resp.status_code == 400
