@@ -6,6 +6,7 @@ session's CSRF token, and the websocket events bring the results back to every o
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -78,9 +79,20 @@ def channel_label(kind: str) -> str:
     return spec.label if spec else CHANNEL_LABELS.get(kind, kind.title() or "—")
 
 
+def _nav(user: Principal) -> list[tuple[str, str]]:
+    """Links to the other agent areas that are installed in this build."""
+    links = [("/app/", "Inbox")]
+    if importlib.util.find_spec("web.help") is not None:
+        links.append(("/app/kb", "Knowledge base"))
+    if user.at_least("manager") and importlib.util.find_spec("web.dashboard") is not None:
+        links.append(("/dashboard", "Dashboard"))
+    return links
+
+
 def _common(request: AgentRequest) -> dict[str, Any]:
     user = request.user
     return {
+        "nav": _nav(user),
         "me": user,
         "csrf": csrf_token_for(request.session),
         "fmt_time": fmt_time,
