@@ -18,7 +18,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.slack.parse import escape, split_thread_key
-from channels.slack.settings import credentials_of, settings_of
+from channels.slack.settings import Misconfigured, credentials_of, settings_of
 from hub.outbound import DeliveryError, OutboundMessage, SendResult
 
 log = logging.getLogger("channels.slack")
@@ -75,8 +75,11 @@ def client_for(api_host: str, token: str) -> AsyncWebClient:
 
 
 async def send(out: OutboundMessage) -> SendResult:
-    settings = settings_of(out.inbox)
-    creds = credentials_of(out.inbox)
+    try:
+        settings = settings_of(out.inbox)
+        creds = credentials_of(out.inbox)
+    except Misconfigured as exc:
+        raise DeliveryError(str(exc), retry=False) from exc
     text = out.text.strip()
     if not text:
         raise DeliveryError("the reply is empty; Slack needs some text", retry=False)

@@ -35,10 +35,20 @@ class SlackInboxCredentials(msgspec.Struct, kw_only=True, forbid_unknown_fields=
     signing_secret: str  # from the app's Basic Information page; verifies every event
 
 
+class Misconfigured(ValueError):
+    """The inbox's stored settings or credentials are incomplete; an admin must fix them."""
+
+
 def load(kind: type[S], raw: dict[str, Any]) -> S:
     """Read stored settings leniently: keys this version does not know are ignored, not fatal at runtime."""
     known = set(kind.__struct_fields__)
-    return msgspec.convert({k: v for k, v in raw.items() if k in known}, kind)
+    try:
+        return msgspec.convert({k: v for k, v in raw.items() if k in known}, kind)
+    except msgspec.ValidationError as exc:
+        what = "credentials" if kind.__name__.endswith("Credentials") else "settings"
+        raise Misconfigured(
+            f"the Slack inbox's {what} are incomplete or invalid ({exc}); fix them in the inbox settings"
+        ) from exc
 
 
 def settings_of(inbox: InboxConfig) -> SlackInboxSettings:

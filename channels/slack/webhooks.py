@@ -13,7 +13,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from channels.slack import files, profiles
 from channels.slack.parse import SlackPayloadError, challenge, decode, parse_event, to_inbound
-from channels.slack.settings import credentials_of, settings_of
+from channels.slack.settings import Misconfigured, credentials_of, settings_of
 from hub.inboxes import UnknownInbox, get_inbox_config
 from hub.ingest import IngestRejected, ingest
 from hub.outbound import InboxConfig
@@ -25,9 +25,16 @@ MAX_SKEW = 300  # Slack's own rule: reject requests more than five minutes old (
 
 async def _inbox(ref: str) -> InboxConfig:
     try:
-        return await get_inbox_config(ref, channel="slack")
+        config = await get_inbox_config(ref, channel="slack")
     except UnknownInbox as exc:
         raise NotFoundException(str(exc)) from exc
+    try:
+        settings_of(config)
+        credentials_of(config)
+    except Misconfigured as exc:
+        # 503: the provider retries later, by when an admin may have completed the inbox.
+        raise HTTPException(status_code=503, detail=str(exc)) from exc
+    return config
 
 
 def verify(config: InboxConfig, body: bytes, timestamp: str | None, signature: str | None) -> None:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import select, update
 
-from channels.sms.settings import TWILIO_API, credentials_of, settings_of
+from channels.sms.settings import TWILIO_API, Misconfigured, credentials_of, settings_of
 from hub.db import session_scope, utcnow
 from hub.inboxes import UnknownInbox, get_inbox_config
 from hub.jobs import enqueue, job, sweeper
@@ -70,7 +70,11 @@ async def fetch_media(message_id: int) -> None:
         inbox = await get_inbox_config(rows[0][2], channel="sms")
     except UnknownInbox:
         return
-    creds, settings = credentials_of(inbox), settings_of(inbox)
+    try:
+        creds, settings = credentials_of(inbox), settings_of(inbox)
+    except Misconfigured as exc:
+        log.warning("files of message %s not fetched: %s", message_id, exc)
+        return
     # Credentials go only to Twilio's own API host (media URLs redirect to a CDN, which gets none).
     trusted = {urlsplit(TWILIO_API).netloc, urlsplit(settings.api_host).netloc}
     limit = _max_bytes()

@@ -20,7 +20,7 @@ from twilio.rest import Client
 
 from channels.sms.optout import OPTED_OUT_REASON, is_opted_out, record_keyword
 from channels.sms.parse import ERROR_TEXT
-from channels.sms.settings import MAX_BODY, TWILIO_API, SmsInboxCredentials, credentials_of, settings_of
+from channels.sms.settings import MAX_BODY, TWILIO_API, Misconfigured, SmsInboxCredentials, credentials_of, settings_of
 from hub.outbound import DeliveryError, OutboundMessage, SendResult
 
 log = logging.getLogger("channels.sms")
@@ -97,8 +97,11 @@ def status_callback_url(public_base_url: str, inbox_token: str, message_id: int)
 
 
 async def send(out: OutboundMessage) -> SendResult:
-    settings = settings_of(out.inbox)
-    creds = credentials_of(out.inbox)
+    try:
+        settings = settings_of(out.inbox)
+        creds = credentials_of(out.inbox)
+    except Misconfigured as exc:
+        raise DeliveryError(str(exc), retry=False) from exc
     to = out.to.address
     if not to:
         raise DeliveryError("the contact has no phone number to text; add one to the contact", retry=False)

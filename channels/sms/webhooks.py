@@ -16,7 +16,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from channels.sms import media
 from channels.sms.optout import record_keyword
 from channels.sms.parse import SmsPayloadError, keyword, parse_sms, parse_status
-from channels.sms.settings import credentials_of, settings_of
+from channels.sms.settings import Misconfigured, credentials_of, settings_of
 from channels.sms.status import apply_status
 from hub.inboxes import UnknownInbox, get_inbox_config
 from hub.ingest import IngestRejected, ingest
@@ -31,9 +31,16 @@ InboxParam = Annotated[str, Parameter(description="The SMS inbox's public token 
 
 async def _inbox(ref: str) -> InboxConfig:
     try:
-        return await get_inbox_config(ref, channel="sms")
+        config = await get_inbox_config(ref, channel="sms")
     except UnknownInbox as exc:
         raise NotFoundException(str(exc)) from exc
+    try:
+        settings_of(config)
+        credentials_of(config)
+    except Misconfigured as exc:
+        # 503: the provider retries later, by when an admin may have completed the inbox.
+        raise HTTPException(status_code=503, detail=str(exc)) from exc
+    return config
 
 
 def _candidate_urls(request: Request[Any, Any, Any], config: InboxConfig) -> list[str]:

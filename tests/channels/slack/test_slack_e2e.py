@@ -381,3 +381,9 @@ async def test_shared_files_are_fetched_with_the_bot_token(client, live_server, 
     assert (att.filename, att.content_type, att.data) == ("screenshot.png", "image/png", b"\x89PNG-bytes")
     [get] = [r for r in slack.requests if r["method"] == "GET" and r["path"].startswith("/files/")]
     assert get["headers"]["authorization"] == f"Bearer {sl.inbox.credentials['bot_token']}"
+
+
+async def test_incomplete_inbox_is_a_clear_503(client, live_server, slack):
+    inbox = await make_inbox("slack", settings={}, credentials={"bot_token": "xoxb-1"})
+    resp = await post(f"{live_server.url}/webhooks/slack/{inbox.public_token}/events", content=b"{}")
+    assert resp.status_code == 503 and "signing_secret" in resp.json()["detail"]

@@ -375,3 +375,27 @@ async def test_twilio_retry_after_reaches_the_kernel(client, live_server, twilio
     assert info.value.retry and info.value.retry_after is None
     result = await send(out)
     assert result.provider_id == twilio.sent()[-1]["sid"]
+
+
+async def test_incomplete_inbox_is_a_clear_503_and_replies_fail_with_the_reason(client, live_server, twilio):
+    inbox = await make_inbox("sms", settings={"phone_number": number()}, credentials={"account_sid": "AC1"})
+    resp = await post(
+        f"{live_server.url}/webhooks/twilio/{inbox.public_token}/sms",
+        data={"From": number()},
+        headers={"X-Twilio-Signature": "x"},
+    )
+    assert resp.status_code == 503 and "credentials are incomplete" in resp.json()["detail"]
+
+    from channels.sms.send import send
+    from hub.inbound import Identity
+    from hub.inboxes import get_inbox_config
+    from hub.outbound import DeliveryError, OutboundMessage
+
+    config = await get_inbox_config(inbox.id)
+    out = OutboundMessage(message_id=1, conversation_id=1, inbox=config, to=Identity("phone", number()), text="x")
+    try:
+        await send(out)
+    except DeliveryError as exc:
+        assert not exc.retry and "auth_token" in exc.reason
+    else:
+        raise AssertionError("sent without credentials")
