@@ -387,3 +387,22 @@ async def test_incomplete_inbox_is_a_clear_503(client, live_server, slack):
     inbox = await make_inbox("slack", settings={}, credentials={"bot_token": "xoxb-1"})
     resp = await post(f"{live_server.url}/webhooks/slack/{inbox.public_token}/events", content=b"{}")
     assert resp.status_code == 503 and "signing_secret" in resp.json()["detail"]
+
+
+async def test_reply_without_a_thread_opens_a_dm(client, live_server, slack):
+    """A conversation an agent starts with a Slack contact has no thread yet: the app opens a DM."""
+    from channels.slack.send import send
+    from hub.inboxes import get_inbox_config
+    from hub.outbound import OutboundMessage
+
+    sl = await slack_inbox(live_server, slack)
+    config = await get_inbox_config(sl.inbox.id)
+    out = OutboundMessage(
+        message_id=1, conversation_id=1, inbox=config, to=Identity("slack", f"{sl.team}:U0CUSTOMER"), text="Hi!"
+    )
+    result = await send(out)
+    [opened] = slack.matching("/conversations.open")
+    assert slack.args(opened)["users"] == "U0CUSTOMER"
+    post_args = slack.args(slack.posts()[-1])
+    assert post_args["channel"].startswith("D") and "thread_ts" not in post_args
+    assert result.provider_id == f"{post_args['channel']}:{slack.posts()[-1]['ts']}"
