@@ -6,7 +6,7 @@ import httpx
 
 from hub.inboxes import get_inbox_config
 from tests.api.conftest import World, incoming
-from tests.factories import PASSWORD, bearer, unique
+from tests.factories import bearer, unique
 
 
 async def test_inbox_crud_validates_against_the_channel_and_hides_credentials(client: httpx.AsyncClient, world: World):
@@ -78,10 +78,14 @@ async def test_users_lifecycle(client: httpx.AsyncClient, world: World):
     assert short.status_code == 400
     login = await client.post("/api/v1/auth/login", json={"email": email, "password": "a long enough password"})
     assert login.status_code == 200
+    # the new user makes a token through their cookie session (with its CSRF token)
+    made = await client.post("/api/v1/tokens", json={"name": "t"}, headers={"X-CSRF-Token": login.json()["csrf_token"]})
+    assert made.status_code == 201, made.text
+    user_token = bearer(made.json()["token"])
     client.cookies.clear()
 
     url = f"/api/v1/users/{user['id']}"
-    resp = await client.patch(url, json={"role": "manager", "password": PASSWORD, "team_ids": []}, headers=admin)
+    resp = await client.patch(url, json={"role": "manager", "team_ids": []}, headers=admin)
     assert resp.status_code == 200 and resp.json()["role"] == "manager"
     assert (await client.patch(url, json={"role": "god"}, headers=admin)).status_code == 400
     listed = (await client.get("/api/v1/users", headers=world.h("agent"))).json()
@@ -92,8 +96,7 @@ async def test_users_lifecycle(client: httpx.AsyncClient, world: World):
     assert user["id"] not in {u["id"] for u in listed}
     listed = (await client.get("/api/v1/users", params={"include_inactive": True}, headers=admin)).json()
     assert user["id"] in {u["id"] for u in listed}
-    login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 401
+    assert (await client.get("/api/v1/auth/me", headers=user_token)).status_code == 401  # locked out at once
     me = await client.delete(f"/api/v1/users/{world.admin.id}", headers=admin)
     assert me.status_code == 400 and "yourself" in me.json()["detail"]
 
