@@ -41,6 +41,7 @@ REFRESH = 30.0
 # Client hints arrive on keystrokes; repeats of the same state inside these windows are dropped.
 TYPING_REPEAT = 2.0
 VIEWING_REPEAT = 5.0
+AGAIN_REPEAT = 1.0
 
 
 class PresenceStore(Protocol):
@@ -290,9 +291,10 @@ class Presence:
         target = await self._allowed(principal, conn, message.get("conversation_id"))
         if target is None and message.get("conversation_id") is not None:
             return
-        again = bool(message.get("again"))  # an answer to someone who just arrived: always passes
+        again = bool(message.get("again"))  # an answer to someone who just arrived, or a heartbeat
         now = time.monotonic()
-        if not again and state.last_viewing[0] == target and now - state.last_viewing[1] < VIEWING_REPEAT:
+        window = AGAIN_REPEAT if again else VIEWING_REPEAT
+        if state.last_viewing[0] == target and now - state.last_viewing[1] < window:
             return
         state.last_viewing = (target, now)
         previous = state.viewing
