@@ -183,6 +183,9 @@
         break;
       case "conversation.updated":
         refreshList();
+        if ((data.changed || []).includes("assignee_id") && data.assignee_id === ME && cid !== current) {
+          toast(`Conversation #${cid}${data.contact_name ? " with " + data.contact_name : ""} is now assigned to you.`, "info");
+        }
         if (cid === current) {
           refreshHeader();
           refreshTimeline();
