@@ -6,7 +6,7 @@
 
   const app = document.getElementById("app");
   const ME = Number(app.dataset.userId);
-  const CSRF = app.dataset.csrf;
+  let CSRF = app.dataset.csrf; // rendered with the page; /api/v1/auth/me gives the current one
   const VIEWER_TTL = 75000; // a viewer not heard from for this long is gone
   const TYPING_TTL = 6000;
   const HEARTBEAT = 30000;
@@ -30,7 +30,17 @@
     setTimeout(() => box.remove(), 6000);
   }
 
-  async function api(method, url, body) {
+  async function refreshCsrf() {
+    const resp = await fetch("/api/v1/auth/me", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!resp.ok) return false;
+    const me = await resp.json();
+    if (!me.csrf_token || me.csrf_token === CSRF) return false;
+    CSRF = me.csrf_token;
+    app.setAttribute("hx-headers", JSON.stringify({ "X-CSRF-Token": CSRF }));
+    return true;
+  }
+
+  async function api(method, url, body, retried) {
     const resp = await fetch(url, {
       method,
       credentials: "same-origin",
@@ -43,6 +53,9 @@
     }
     let data = null;
     try { data = await resp.json(); } catch (_) { /* empty body */ }
+    if (resp.status === 403 && !retried && data && /CSRF/.test(data.detail || "") && (await refreshCsrf())) {
+      return api(method, url, body, true); // the session was renewed in another tab
+    }
     if (!resp.ok) {
       const detail = (data && (data.detail || data.message)) || resp.status + " " + resp.statusText;
       const err = new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
