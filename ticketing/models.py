@@ -206,7 +206,18 @@ class ResponseMetric(IdMixin, Base):
 
     __tablename__ = "response_metrics"
     __table_args__ = (
-        Index("ix_response_metrics_time", "responded_at"),
+        # covering the report scan (range on time, then the filter and value columns): no table look-ups
+        Index(
+            "ix_response_metrics_time",
+            "responded_at",
+            "kind",
+            "seconds",
+            "bh_seconds",
+            "inbox_id",
+            "team_id",
+            "channel",
+            "agent_id",
+        ),
         Index("ix_response_metrics_conversation", "conversation_id"),
     )
 

@@ -219,7 +219,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_response_metrics")),
     )
     op.create_index("ix_response_metrics_conversation", "response_metrics", ["conversation_id"], unique=False)
-    op.create_index("ix_response_metrics_time", "response_metrics", ["responded_at"], unique=False)
+    op.create_index(
+        "ix_response_metrics_time",
+        "response_metrics",
+        ["responded_at", "kind", "seconds", "bh_seconds", "inbox_id", "team_id", "channel", "agent_id"],
+        unique=False,
+    )
     op.create_table(
         "sla_clocks",
         sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
