@@ -263,5 +263,13 @@ async def test_reply_box_offers_canned_responses(client, live_server, browser):
         await option.click()
         assert await page.input_value("#composer-text") == "Thanks Olga, we are on it."
         assert await page.evaluate("document.activeElement.id") == "composer-text"
+
+        # signing in again elsewhere renews the session's CSRF token: the page picks up the new one and sends
+        again = await page.request.post(
+            f"{live_server.url}/api/v1/auth/login", data={"email": agent.email, "password": PASSWORD}
+        )
+        assert again.ok
+        await page.click("#send-button")
+        await page.locator("#timeline li.msg.out").filter(has_text="Thanks Olga").wait_for(timeout=10_000)
     finally:
         await context.close()
