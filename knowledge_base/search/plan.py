@@ -15,10 +15,12 @@ import time
 from knowledge_base.search.base import allowed_typos, edit_distance
 from knowledge_base.search.synonyms import expansions
 
-CANDIDATE_BUDGET = 600
+CANDIDATE_BUDGET = 400
+CROWDED_CANDIDATES = 200
 DF_TTL_SECONDS = 60.0
 
 _df_cache: dict[tuple[str, str, str], tuple[float, int]] = {}
+_correction_cache: dict[tuple[str, str], tuple[float, list[str]]] = {}
 
 
 def cached_df(key: tuple[str, str, str]) -> int | None:
@@ -40,6 +42,22 @@ def remember_df(key: tuple[str, str, str], count: int) -> None:
 
 def forget_dfs() -> None:
     _df_cache.clear()
+    _correction_cache.clear()
+
+
+def cached_corrections(key: tuple[str, str]) -> list[str] | None:
+    """Corrections of a word (an empty list: the word is known, or nothing is close), for a minute; the
+    original word is always searched too, so a stale entry can only miss a brand-new spelling."""
+    hit = _correction_cache.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    return None
+
+
+def remember_corrections(key: tuple[str, str], words: list[str]) -> None:
+    if len(_correction_cache) > 20_000:
+        _correction_cache.clear()
+    _correction_cache[key] = (time.monotonic() + DF_TTL_SECONDS, words)
 
 
 def best_corrections(term: str, candidates: list[str]) -> list[str]:

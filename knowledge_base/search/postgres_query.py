@@ -11,29 +11,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from knowledge_base.search import plan
 from knowledge_base.search.base import SearchHit, allowed_typos, snippet_of
 
-CONFIG = (
-    "CASE split_part(CAST(:locale AS text), '-', 1) "
-    "WHEN 'en' THEN 'english'::regconfig WHEN 'fr' THEN 'french'::regconfig "
-    "WHEN 'de' THEN 'german'::regconfig WHEN 'es' THEN 'spanish'::regconfig "
-    "WHEN 'it' THEN 'italian'::regconfig WHEN 'pt' THEN 'portuguese'::regconfig "
-    "WHEN 'nl' THEN 'dutch'::regconfig ELSE 'simple'::regconfig END"
-)
-_DF = {
-    col: text(f"SELECT count(*) FROM kb_search_docs WHERE locale = :locale AND {col} @@ to_tsquery({CONFIG}, :q)")  # noqa: S608
-    for col in ("tsv", "tsv_head")
-}
-_TOTAL = text("SELECT count(*) FROM kb_search_docs WHERE locale = :locale")
+CONFIGS = {
+    "en": "english",
+    "fr": "french",
+    "de": "german",
+    "es": "spanish",
+    "it": "italian",
+    "pt": "portuguese",
+    "nl": "dutch",
+}  # must match the generated tsvector columns in the 0005 migration
+CONFIG = "CAST(:cfg AS regconfig)"
 
 
-def _search_sql(groups: int, category: str, column: str) -> str:
-    """Word tsqueries are bound parameters; only their number varies. The candidates are ranked in a CTE so
-    each row's tsvector is read once, then scored per word."""
+def config_for(locale: str) -> str:
+    return CONFIGS.get(locale.split("-", 1)[0], "simple")
+
+
+def _search_sql(groups: int, category: str, column: str, capped: bool) -> str:
+    """Word tsqueries are bound parameters; only their number varies. Candidates are collected in a CTE so
+    each row's tsvector is read once, then scored per word. When every word is common (`capped`), only
+    the newest `CROWDED_CANDIDATES` matches are scored, which bounds the work."""
     queries = ", ".join(f"to_tsquery({CONFIG}, :g{i}) AS q{i}" for i in range(groups))
     score = " + ".join(f"CAST(:w{i} AS float8) * ts_rank(c.v, q{i}, 1)" for i in range(groups))
+    focus = f"ORDER BY d.article_id DESC LIMIT {plan.CROWDED_CANDIDATES}" if capped else ""
     return f"""
 WITH c AS MATERIALIZED (
   SELECT d.article_id, d.{column} AS v FROM kb_search_docs d
-  WHERE d.{column} @@ to_tsquery({CONFIG}, :drivers) AND d.locale = :locale {category}
+  WHERE d.{column} @@ to_tsquery({CONFIG}, :drivers) AND d.locale = :locale {category} {focus}
 ), ranked AS (
   SELECT c.article_id, ({score}) AS score FROM c, {queries}
   ORDER BY score DESC, c.article_id LIMIT :limit
@@ -49,26 +53,26 @@ async def search(
 ) -> list[SearchHit]:
     corrections = await _corrections(session, terms)
     groups = [_group(t, p, o) for t, p, o in plan.alternatives(terms, corrections)]
-    dfs = [await _df(session, g, locale, "tsv") for g in groups]
+    dfs = await _dfs(session, [*groups, "*total*"], locale)
+    total = max(dfs.pop(), 1)
     chosen, crowded = plan.drivers(dfs)
     if not chosen:
         return []
-    params: dict[str, Any] = {"locale": locale, "limit": limit}
+    params: dict[str, Any] = {"locale": locale, "limit": limit, "cfg": config_for(locale)}
     category = ""
     if category_id is not None:
         category = "AND d.category_id = :category_id"
         params["category_id"] = category_id
-    total = max(await _df(session, "*total*", locale, "tsv"), 1)
     for i, (group, df) in enumerate(zip(groups, dfs, strict=True)):
         params[f"g{i}"] = group
         params[f"w{i}"] = plan.idf(total, df)
     rows: list[Any] = []
     if crowded:
         params["drivers"] = " | ".join(groups)
-        rows = list((await session.execute(text(_search_sql(len(groups), category, "tsv_head")), params)).all())
+        rows = list((await session.execute(text(_search_sql(len(groups), category, "tsv_head", True)), params)).all())
     if len(rows) < limit:
         params["drivers"] = " | ".join(groups[i] for i in chosen)
-        found = (await session.execute(text(_search_sql(len(groups), category, "tsv")), params)).all()
+        found = (await session.execute(text(_search_sql(len(groups), category, "tsv", crowded)), params)).all()
         seen = {r[0] for r in rows}
         rows += [r for r in found if r[0] not in seen][: limit - len(rows)]
     return [
@@ -85,39 +89,69 @@ async def search(
     ]
 
 
-async def _df(session: AsyncSession, group: str, locale: str, column: str) -> int:
-    key = (str(getattr(session.bind, "url", "")), locale, group)
-    count = plan.cached_df(key)
-    if count is None:
-        if group == "*total*":
-            count = int((await session.execute(_TOTAL, {"locale": locale})).scalar_one())
-        else:
-            count = int((await session.execute(_DF[column], {"q": group, "locale": locale})).scalar_one())
-        plan.remember_df(key, count)
-    return count
+async def _dfs(session: AsyncSession, groups: list[str], locale: str) -> list[int]:
+    """Document counts per group (and the locale's total for "*total*"), uncached ones in one round trip."""
+    url = str(getattr(session.bind, "url", ""))
+    counts = [plan.cached_df((url, locale, g)) for g in groups]
+    missing = [i for i, c in enumerate(counts) if c is None]
+    if missing:
+        params: dict[str, Any] = {"locale": locale, "cfg": config_for(locale)}
+        parts = []
+        for n, i in enumerate(missing):
+            if groups[i] == "*total*":
+                parts.append("(SELECT count(*) FROM kb_search_docs WHERE locale = :locale)")
+            else:
+                params[f"q{n}"] = groups[i]
+                parts.append(
+                    "(SELECT count(*) FROM kb_search_docs WHERE locale = :locale AND "  # noqa: S608
+                    f"tsv @@ to_tsquery({CONFIG}, :q{n}))"
+                )
+        row = (await session.execute(text("SELECT " + ", ".join(parts)), params)).one()
+        for n, i in enumerate(missing):
+            counts[i] = int(row[n])
+            plan.remember_df((url, locale, groups[i]), int(row[n]))
+    return [int(c or 0) for c in counts]
 
 
 async def _corrections(session: AsyncSession, terms: list[str]) -> dict[str, list[str]]:
+    url = str(getattr(session.bind, "url", ""))
     out: dict[str, list[str]] = {}
+    todo = []
     for term in terms:
         if allowed_typos(term) == 0:
             continue
-        known = await session.execute(
-            text('SELECT 1 FROM kb_search_terms WHERE term COLLATE "C" >= :lo AND term COLLATE "C" < :hi LIMIT 1'),
-            {"lo": term, "hi": term + "\uffff"},
-        )
-        if known.first() is not None:
-            continue
-        # pg_trgm's default 0.3 misses short transpositions ("refnud"); the edit-distance check filters after.
-        await session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.2', true)"))
-        candidates = await session.execute(
-            text(
-                "SELECT term FROM kb_search_terms WHERE term % :term "
-                "ORDER BY similarity(term, :term) DESC, term LIMIT 40"
-            ),
-            {"term": term},
-        )
-        best = plan.best_corrections(term, list(candidates.scalars()))
+        cached = plan.cached_corrections((url, term))
+        if cached is None:
+            todo.append(term)
+        elif cached:
+            out[term] = cached
+    if not todo:
+        return out
+    known = set(
+        (
+            await session.execute(
+                text(
+                    "SELECT t FROM unnest(CAST(:terms AS text[])) AS t WHERE EXISTS (SELECT 1 FROM kb_search_terms "
+                    'WHERE term COLLATE "C" >= t COLLATE "C" AND term COLLATE "C" < (t || chr(65535)) COLLATE "C")'
+                ),
+                {"terms": todo},
+            )
+        ).scalars()
+    )
+    for term in todo:
+        best: list[str] = []
+        if term not in known:
+            # pg_trgm's default 0.3 misses short transpositions ("refnud"); edit distance filters after.
+            await session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.2', true)"))
+            candidates = await session.execute(
+                text(
+                    "SELECT term FROM kb_search_terms WHERE term % :term "
+                    "ORDER BY similarity(term, :term) DESC, term LIMIT 40"
+                ),
+                {"term": term},
+            )
+            best = plan.best_corrections(term, list(candidates.scalars()))
+        plan.remember_corrections((url, term), best)
         if best:
             out[term] = best
     return out

@@ -21,7 +21,7 @@ SELECT d.article_id, d.slug, d.title, d.locale, d.category_id, d.description, su
 FROM (
   SELECT {fts}.rowid AS id, bm25({fts}, {weights}) AS score
   FROM {fts} JOIN kb_search_docs f ON f.article_id = {fts}.rowid
-  WHERE {fts} MATCH :match AND f.locale = :locale {category}
+  WHERE {fts} MATCH :match AND f.locale = :locale AND {fts}.rowid >= :floor {category}
   ORDER BY score LIMIT :limit
 ) AS top JOIN kb_search_docs d ON d.article_id = top.id
 ORDER BY top.score
@@ -68,20 +68,23 @@ class SqliteReader:
         chosen, crowded = plan.drivers(dfs)
         if not chosen:
             return []
-        params: dict[str, Any] = {"locale": locale, "limit": limit}
+        params: dict[str, Any] = {"locale": locale, "limit": limit, "floor": 0}
         category = ""
         if category_id is not None:
             category = "AND f.category_id = :category_id"
             params["category_id"] = category_id
         rows: list[Any] = []
         if crowded:
-            # Every word is common: rank titles and descriptions (small doclists) by all the words.
+            # Every word is common: rank titles and descriptions (small doclists) by all the words, and
+            # only the newest matches, which bounds the work.
             params["match"] = " OR ".join(groups)
+            params["floor"] = _floor(conn, "kb_search_head_fts", params["match"])
             rows = conn.execute(HEAD.format(category=category), params).fetchall()
         if len(rows) < limit:
             selected = " OR ".join(groups[i] for i in chosen)
             # `AND (every group)` adds no matches but lets bm25 score every word for the candidates.
             params["match"] = selected if len(chosen) == len(groups) else f"({selected}) AND ({' OR '.join(groups)})"
+            params["floor"] = _floor(conn, "kb_search_fts", selected) if crowded else 0
             found = conn.execute(FULL.format(category=category), params).fetchall()
             seen = {r[0] for r in rows}
             rows += [r for r in found if r[0] not in seen][: limit - len(rows)]
@@ -103,24 +106,30 @@ class SqliteReader:
         for term in terms:
             if allowed_typos(term) == 0:
                 continue
-            known = conn.execute(
-                "SELECT 1 FROM kb_search_terms WHERE term >= ? AND term < ? LIMIT 1", (term, term + "\uffff")
-            ).fetchone()
-            if known is not None:
-                continue
-            grams = sorted({term[i : i + 3] for i in range(len(term) - 2)})
-            match = " OR ".join(f'"{g}"' for g in grams)
-            candidates = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT term FROM kb_search_terms_tri WHERE kb_search_terms_tri MATCH ? ORDER BY rank LIMIT 60",
-                    (match,),
-                )
-            ]
-            best = plan.best_corrections(term, candidates)
-            if best:
-                out[term] = best
+            cached = plan.cached_corrections((self.path, term))
+            if cached is None:
+                cached = self._correct(conn, term)
+                plan.remember_corrections((self.path, term), cached)
+            if cached:
+                out[term] = cached
         return out
+
+    def _correct(self, conn: sqlite3.Connection, term: str) -> list[str]:
+        known = conn.execute(
+            "SELECT 1 FROM kb_search_terms WHERE term >= ? AND term < ? LIMIT 1", (term, term + "\uffff")
+        ).fetchone()
+        if known is not None:
+            return []
+        grams = sorted({term[i : i + 3] for i in range(len(term) - 2)})
+        match = " OR ".join(f'"{g}"' for g in grams)
+        candidates = [
+            r[0]
+            for r in conn.execute(
+                "SELECT term FROM kb_search_terms_tri WHERE kb_search_terms_tri MATCH ? ORDER BY rank LIMIT 60",
+                (match,),
+            )
+        ]
+        return plan.best_corrections(term, candidates)
 
     def _df(self, conn: sqlite3.Connection, group: str) -> int:
         key = (self.path, "", group)
@@ -131,6 +140,15 @@ class SqliteReader:
             )
             plan.remember_df(key, count)
         return count
+
+
+def _floor(conn: sqlite3.Connection, fts: str, match: str) -> int:
+    """The rowid of the CROWDED_CANDIDATES-th newest match (FTS5 walks rowids backwards cheaply)."""
+    row = conn.execute(
+        f"SELECT rowid FROM {fts} WHERE {fts} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",  # noqa: S608
+        (match, plan.CROWDED_CANDIDATES - 1),
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _group(term: str, prefix: bool, others: list[str]) -> str:

@@ -223,10 +223,18 @@ def upgrade() -> None:
             f"setweight(to_tsvector({PG_CONFIG_CASE}, coalesce(title, '')), 'A') || "
             f"setweight(to_tsvector({PG_CONFIG_CASE}, coalesce(description, '')), 'B')) STORED"
         )
-        op.execute("CREATE INDEX ix_kb_search_docs_tsv ON kb_search_docs USING gin (tsv)")
-        op.execute("CREATE INDEX ix_kb_search_docs_tsv_head ON kb_search_docs USING gin (tsv_head)")
-        op.execute("CREATE INDEX ix_kb_search_docs_title_trgm ON kb_search_docs USING gin (title gin_trgm_ops)")
-        op.execute("CREATE INDEX ix_kb_search_terms_trgm ON kb_search_terms USING gin (term gin_trgm_ops)")
+        # Ranking reads every candidate's tsvector: keep it in the row (compressed) rather than in TOAST.
+        op.execute("ALTER TABLE kb_search_docs ALTER COLUMN tsv SET STORAGE MAIN")
+        op.execute("ALTER TABLE kb_search_docs ALTER COLUMN tsv_head SET STORAGE MAIN")
+        # Articles change rarely and are searched constantly: no GIN pending list for searches to scan.
+        op.execute("CREATE INDEX ix_kb_search_docs_tsv ON kb_search_docs USING gin (tsv) WITH (fastupdate = off)")
+        op.execute(
+            "CREATE INDEX ix_kb_search_docs_tsv_head ON kb_search_docs USING gin (tsv_head) WITH (fastupdate = off)"
+        )
+        op.execute(
+            "CREATE INDEX ix_kb_search_terms_trgm ON kb_search_terms USING gin (term gin_trgm_ops) "
+            "WITH (fastupdate = off)"
+        )
         op.execute('CREATE INDEX ix_kb_search_terms_c ON kb_search_terms (term COLLATE "C")')
 
 
