@@ -125,6 +125,22 @@ def test_percentile_matches_percentile_cont():
     assert percentile([], 0.5) is None
 
 
+def test_numpy_stats_match_the_reference_formula():
+    import random
+
+    from ticketing.reports import _stats
+
+    rnd = random.Random(5)
+    for n in (1, 2, 7, 100, 1001):
+        values = [rnd.lognormvariate(5, 1) for _ in range(n)]
+        got = _stats(values)
+        ordered = sorted(values)
+        assert got["median"] == pytest.approx(percentile(ordered, 0.5))
+        assert got["p90"] == pytest.approx(percentile(ordered, 0.9))
+        assert got["avg"] == pytest.approx(sum(values) / n)
+        assert got["count"] == n
+
+
 async def test_overall_figures(client, scenario):
     [row] = (await report(client, scenario, "none")).json()["rows"]
     assert (row["conversations"], row["resolved"]) == (5, 3)
