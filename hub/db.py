@@ -6,6 +6,7 @@ failing with "database is locked"; PostgreSQL relies on constraints and advisory
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -48,6 +49,7 @@ class TimestampMixin:
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
+_is_sqlite = False
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -76,8 +78,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def init_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    global _engine, _sessionmaker
+    global _engine, _sessionmaker, _is_sqlite, _sqlite_writer
     _engine = make_engine(url, **kwargs)
+    _is_sqlite = url.startswith("sqlite")
+    _sqlite_writer = _TaskLock()
     _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
     return _engine
 
@@ -94,9 +98,39 @@ def sessionmaker() -> async_sessionmaker[AsyncSession]:
     return _sessionmaker
 
 
+class _TaskLock:
+    """SQLite has one writer. Queueing writers on an asyncio lock costs nothing, where letting them collide
+    costs SQLite's busy handler, which sleeps in growing steps. Re-entrant per task, so a nested scope
+    behaves as before (it waits on SQLite itself) instead of deadlocking."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and self._owner is task:
+            yield
+            return
+        async with self._lock:
+            self._owner = task
+            try:
+                yield
+            finally:
+                self._owner = None
+
+
+_sqlite_writer = _TaskLock()
+
+
 @asynccontextmanager
 async def session_scope() -> AsyncIterator[AsyncSession]:
     """A session in one transaction: committed on success, rolled back on any error."""
+    if _is_sqlite:
+        async with _sqlite_writer.hold(), sessionmaker()() as session, session.begin():
+            yield session
+        return
     async with sessionmaker()() as session, session.begin():
         yield session
 
