@@ -71,7 +71,7 @@ async def search_contacts(principal: Principal, q: str | None, *, cursor: str | 
             )
         )
     if cursor:
-        (last_id,) = cursors.decode(cursor, tuple[int])
+        (last_id,) = cursors.decode(cursor, tuple[cursors.Id])
         conds.append(Contact.id < last_id)
     async with session_scope() as session:
         query = select(Contact).where(*conds).order_by(Contact.id.desc()).limit(limit + 1)

@@ -143,7 +143,7 @@ async def list_conversations(
             )
         )
     if cursor:
-        at, last_id = cursors.decode(cursor, tuple[datetime, int])
+        at, last_id = cursors.decode(cursor, tuple[cursors.Time, cursors.Id])
         conds.append(tuple_(Conversation.last_activity_at, Conversation.id) < tuple_(at, last_id))
     query = (
         select(Conversation, Contact.name)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
 from hub.services.errors import Invalid
 
 T = TypeVar("T")
+# Ids and times inside cursors are bounded like path ids, so a forged cursor is a 400, never a database error.
+Id = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
+Time = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
 def encode(*parts: Any) -> str:

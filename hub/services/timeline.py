@@ -80,7 +80,9 @@ async def page(
     after_message: int | None = None
     after_event: int | None = None
     if cursor:
-        cursor_order, after_message, after_event = cursors.decode(cursor, tuple[str, int | None, int | None])
+        cursor_order, after_message, after_event = cursors.decode(
+            cursor, tuple[str, cursors.Id | None, cursors.Id | None]
+        )
         if cursor_order != order:
             raise Invalid(f"This cursor belongs to order={cursor_order}; pass the same order or drop the cursor.")
     desc = order == "desc"

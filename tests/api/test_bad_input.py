@@ -93,3 +93,26 @@ async def test_attachment_download_headers_and_scope(client: httpx.AsyncClient, 
     assert resp.headers["content-type"] == "application/octet-stream" and resp.content == b"\x00\x01"
     resp = await client.get(first["url"], headers=world.h("outsider"))
     assert resp.status_code == 404
+
+
+async def test_forged_cursors_are_400(client: httpx.AsyncClient, world: World):
+    import base64
+    import json
+
+    def forge(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    h = world.h("agent")
+    conv = f"/api/v1/conversations/{world.conversation_id}/messages"
+    for url, cursor in [
+        ("/api/v1/conversations", forge(["2025-01-01T00:00:00", 5])),  # no time zone
+        ("/api/v1/conversations", forge(["yesterday", 5])),
+        ("/api/v1/conversations", forge(["2025-01-01T00:00:00Z", 2**70])),
+        ("/api/v1/contacts", forge(["x"])),
+        ("/api/v1/contacts", forge([2**70])),
+        (conv, forge(["desc", 2**70, None])),
+        (conv, forge({"a": 1})),
+        (conv, "%%%"),
+    ]:
+        resp = await client.get(url, params={"cursor": cursor}, headers=h)
+        assert resp.status_code == 400, (url, cursor, resp.text)
