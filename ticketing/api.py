@@ -549,6 +549,13 @@ class AutomationIn(msgspec.Struct, forbid_unknown_fields=True):
     enabled: bool = True
 
 
+class AutomationPatch(msgspec.Struct, forbid_unknown_fields=True):
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    enabled: bool | msgspec.UnsetType = msgspec.UNSET
+    match: str | msgspec.UnsetType = msgspec.UNSET
+    conditions: list[dict[str, Any]] | msgspec.UnsetType = msgspec.UNSET
+
+
 def automation_out(r: AutomationRule) -> dict[str, Any]:
     return {
         "id": r.id,
@@ -598,6 +605,22 @@ class AutomationController(Controller):
                 secrets=secrets,
             )
             session.add(row)
+            await session.flush()
+            return automation_out(row)
+
+    @patch("/{rule_id:int}", guards=[requires_admin])
+    async def update_automation(
+        self, rule_id: int, data: Annotated[AutomationPatch, Body(title="Changes")]
+    ) -> dict[str, Any]:
+        """Rename, switch on/off or change the conditions; to change actions, create a new rule."""
+        _check_match(data.match)
+        async with session_scope() as session:
+            row = await session.get(AutomationRule, rule_id)
+            if row is None:
+                raise NotFoundException(f"No automation rule {rule_id}.")
+            if data.conditions is not msgspec.UNSET:
+                row.conditions = validate_conditions(data.conditions)
+            _patch(row, data, ("name", "enabled", "match"))
             await session.flush()
             return automation_out(row)
 

@@ -227,3 +227,29 @@ async def test_canned_and_macro_updates(client):
     )
     assert resp.status_code == 200 and resp.json()["name"] == "m2"
     assert (await client.delete(f"/api/v1/canned-responses/{cid}", headers=headers)).status_code == 204
+
+
+async def test_automation_rule_can_be_switched_off(client, jobs):
+    inbox = await make_inbox()
+    admin = await make_user("admin")
+    headers = await auth_headers(admin)
+    rule = await client.post(
+        "/api/v1/automation-rules/",
+        json={
+            "name": "tag new",
+            "event": "conversation.created",
+            "conditions": [{"field": "inbox_id", "op": "eq", "value": inbox.id}],
+            "actions": [{"type": "add_tag", "tag": "new"}],
+        },
+        headers=headers,
+    )
+    assert rule.status_code == 201, rule.text
+    first = await inbound(inbox, "on1")
+    off = await client.patch(f"/api/v1/automation-rules/{rule.json()['id']}", json={"enabled": False}, headers=headers)
+    assert off.status_code == 200 and off.json()["enabled"] is False
+    second = await inbound(inbox, "on2")
+    from ticketing import service
+
+    async with session_scope() as session:
+        assert await service.tags_of(session, first.conversation_id) == ["new"]
+        assert await service.tags_of(session, second.conversation_id) == []

@@ -166,3 +166,26 @@ async def test_sweeper_recovers_a_lost_timer(client, jobs):
     async with session_scope() as session:
         assert (await session.get(SlaClock, clock_id)).breached_at is not None
     assert await sla.raise_alert(clock_id, "breach") is False  # raised exactly once
+
+
+async def test_routing_rule_sets_the_sla_policy(client, jobs):
+    inbox = await make_inbox()
+    manager = await make_user("manager")
+    headers = await auth_headers(manager)
+    policy = await client.post(
+        "/api/v1/sla-policies/", json={"name": "vip", "first_response_seconds": 600}, headers=headers
+    )
+    rule = await client.post(
+        "/api/v1/routing-rules/",
+        json={
+            "name": "vip sla",
+            "conditions": [{"field": "inbox_id", "op": "eq", "value": inbox.id}],
+            "actions": [{"type": "set_sla_policy", "policy_id": policy.json()["id"]}],
+        },
+        headers=headers,
+    )
+    assert rule.status_code == 201, rule.text
+    res = await inbound(inbox, "vip")
+    kinds = {(c.kind, c.policy_id, c.state) for c in await clocks(res.conversation_id)}
+    assert ("first_response", policy.json()["id"], "running") in kinds
+    await client.delete(f"/api/v1/routing-rules/{rule.json()['id']}", headers=headers)
