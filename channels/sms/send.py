@@ -102,7 +102,11 @@ async def send(out: OutboundMessage) -> SendResult:
         creds = credentials_of(out.inbox)
     except Misconfigured as exc:
         raise DeliveryError(str(exc), retry=False) from exc
-    to = out.to.address
+    # The conversation is the (inbox number, customer number) pair in its thread key: answer from and to
+    # those, even when the contact has other numbers; else the inbox's number and the contact's phone.
+    sender, to = settings.phone_number, out.to.address
+    if out.thread_key and out.thread_key.startswith("+") and ":+" in out.thread_key:
+        sender, to = out.thread_key.split(":", 1)
     if not to:
         raise DeliveryError("the contact has no phone number to text; add one to the contact", retry=False)
     if await is_opted_out(out.inbox.id, to):
@@ -115,10 +119,6 @@ async def send(out: OutboundMessage) -> SendResult:
             f"SMS replies are limited to {MAX_BODY} characters and this one has {len(body)}; shorten or split it",
             retry=False,
         )
-    # Answer from the number the customer wrote to (the thread key's first half), else the inbox's number.
-    sender = settings.phone_number
-    if out.thread_key and out.thread_key.startswith("+") and ":" in out.thread_key:
-        sender = out.thread_key.split(":", 1)[0]
     params: dict[str, Any] = {
         "to": to,
         "body": body,

@@ -399,3 +399,25 @@ async def test_incomplete_inbox_is_a_clear_503_and_replies_fail_with_the_reason(
         assert not exc.retry and "auth_token" in exc.reason
     else:
         raise AssertionError("sent without credentials")
+
+
+async def test_reply_goes_to_the_number_of_the_conversation(client, live_server, twilio, outbound_worker):
+    """A contact with two numbers (merged) is answered on the number the conversation is with."""
+    from hub.contacts import merge_contacts
+
+    sms = await sms_inbox(live_server, twilio)
+    mobile, work = number(), number()
+    _, f1 = await sms.text(mobile, "from my mobile")
+    _, f2 = await sms.text(work, "from my work phone")
+    m1, m2 = await stored(sms.inbox.id, f1["MessageSid"]), await stored(sms.inbox.id, f2["MessageSid"])
+    async with session_scope() as s:
+        c1, c2 = await s.get(Conversation, m1.conversation_id), await s.get(Conversation, m2.conversation_id)
+        await merge_contacts(s, source_id=c2.contact_id, target_id=c1.contact_id)
+    first = await reply(m1.conversation_id, "to the mobile")
+    await wait_for(lambda: message_with_status(first, "sent"))
+    second = await reply(m2.conversation_id, "to the work phone")
+    await wait_for(lambda: message_with_status(second, "sent"))
+    assert [(r["form"]["To"], r["form"]["Body"]) for r in twilio.sent()] == [
+        (mobile, "to the mobile"),
+        (work, "to the work phone"),
+    ]
