@@ -382,10 +382,14 @@ def service() -> Presence | None:
 
 
 def _service_for(conn: AgentConnection) -> Presence:
-    """Created from the settings of the app that took the connection (REDIS_URL decides the store)."""
+    return service_for_app(conn.socket.app)
+
+
+def service_for_app(app: Any) -> Presence:
+    """The process's presence service, created from the settings of the app (REDIS_URL decides the store)."""
     global _service
     if _service is None:
-        settings = getattr(getattr(conn.socket.app, "state", None), "settings", None)
+        settings = getattr(getattr(app, "state", None), "settings", None)
         redis_url = getattr(settings, "redis_url", "") or ""
         if redis_url:
             store: PresenceStore = RedisStore(redis_url, getattr(settings, "redis_namespace", "hub"))

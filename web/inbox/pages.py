@@ -103,6 +103,12 @@ def _common(request: AgentRequest) -> dict[str, Any]:
     }
 
 
+async def _teammates(request: AgentRequest) -> list[dict[str, Any]]:
+    """Everyone else with their live status (no open tab anywhere means offline)."""
+    store = presence.service_for_app(request.app).store
+    return [u for u in await presence.snapshot(store) if u["user_id"] != request.user.id]
+
+
 async def _conversation_context(request: AgentRequest, conversation_id: int) -> dict[str, Any]:
     detail = await queries.detail(request.user, conversation_id)
     if detail is None:
@@ -165,7 +171,11 @@ class InboxPages(Controller):
     async def _page(self, request: AgentRequest, filters: ListFilters, conversation_id: int | None = None) -> Template:
         context = {**_common(request), **(await _list_context(request, filters))}
         context["options"] = await queries.filter_options(request.user)
-        context["teammates"] = [u for u in await presence.snapshot() if u["user_id"] != request.user.id]
+        context["teammates"] = [
+            u
+            for u in await presence.snapshot(presence.service_for_app(request.app).store)
+            if u["user_id"] != request.user.id
+        ]
         context["unread_total"] = await queries.unread_total(request.user)
         context["my_status"] = await presence.get_availability(request.user.id) or "online"
         if conversation_id is not None:
@@ -259,7 +269,11 @@ class InboxPages(Controller):
 
     @get("/team")
     async def team(self, request: AgentRequest) -> Template:
-        teammates = [u for u in await presence.snapshot() if u["user_id"] != request.user.id]
+        teammates = [
+            u
+            for u in await presence.snapshot(presence.service_for_app(request.app).store)
+            if u["user_id"] != request.user.id
+        ]
         return Template("inbox/_team.html", context={**_common(request), "teammates": teammates})
 
 
