@@ -30,6 +30,7 @@ from hub.services.errors import Invalid
 Status = Literal["open", "pending", "snoozed", "resolved", "closed"]
 Priority = Literal["none", "low", "medium", "high", "urgent"]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"\S")]
+Id = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 assert set(STATUSES) == set(Status.__args__) and set(PRIORITIES) == set(Priority.__args__)  # type: ignore[attr-defined]
 
@@ -63,8 +64,8 @@ class ConversationPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
 
     status: Status | UnsetType = UNSET
     priority: Priority | UnsetType = UNSET
-    assignee_id: int | UnsetType | None = UNSET
-    team_id: int | UnsetType | None = UNSET
+    assignee_id: Id | UnsetType | None = UNSET
+    team_id: Id | UnsetType | None = UNSET
     tags: TagChange | UnsetType = UNSET
     snoozed_until: AwareDatetime | UnsetType | None = UNSET
 

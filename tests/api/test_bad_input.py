@@ -116,3 +116,13 @@ async def test_forged_cursors_are_400(client: httpx.AsyncClient, world: World):
     ]:
         resp = await client.get(url, params={"cursor": cursor}, headers=h)
         assert resp.status_code == 400, (url, cursor, resp.text)
+
+
+async def test_out_of_range_numbers_and_odd_zones_are_400(client: httpx.AsyncClient, world: World):
+    conv = f"/api/v1/conversations/{world.conversation_id}"
+    for body in ({"assignee_id": 2**70}, {"team_id": 2**70}, {"assignee_id": 0}):
+        assert (await client.patch(conv, json=body, headers=world.h("agent"))).status_code == 400
+    inbox = f"/api/v1/inboxes/{world.inbox.id}"
+    for zone in ("America", "../../etc/passwd", ""):
+        resp = await client.patch(inbox, json={"time_zone": zone}, headers=world.h("admin"))
+        assert resp.status_code == 400 and "time zone" in resp.json()["detail"]
