@@ -45,7 +45,7 @@ async def _shutdown() -> None:
 
 
 extension = Extension(
-    name="knowledge_base",
+    name="kb",
     route_handlers=ROUTES,
     setup=_setup,
     on_startup=[_startup],

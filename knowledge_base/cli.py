@@ -1,4 +1,4 @@
-"""`hub knowledge_base reindex`: rebuild the search indexes from the published articles."""
+"""`hub kb reindex`: rebuild the search indexes from the published articles."""
 
 from __future__ import annotations
 

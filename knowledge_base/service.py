@@ -380,7 +380,7 @@ async def _sync_external(article_id: int) -> None:
 
     try:
         await enqueue("kb.meili_sync", key=f"kb-sync-{article_id}", article_id=article_id)
-    except Exception:  # the sweeper-free fallback is `hub knowledge_base reindex`
+    except Exception:  # the sweeper-free fallback is `hub kb reindex`
         log.exception("could not enqueue the search sync of article %s", article_id)
 
 

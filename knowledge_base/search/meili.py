@@ -3,7 +3,7 @@
 One index (`kb_articles` by default) holds published articles; `locale`, `category_id` and `published`
 are filterable so one index serves every locale. The database stays the source of truth: publishing writes
 the database (and its own full-text tables) and then enqueues `kb.meili_sync`, which pushes the article's
-current state here; `hub knowledge_base reindex` rebuilds the whole index.
+current state here; `hub kb reindex` rebuilds the whole index.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -59,3 +60,24 @@ async def backend(request: pytest.FixtureRequest, client: httpx.AsyncClient) -> 
 def locale() -> str:
     """A locale no other test uses, so documents from elsewhere in the shared database never interfere."""
     return f"en-{secrets.token_hex(3)}"
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+async def kb_browser() -> AsyncIterator[Any]:
+    """Debian's Chromium through Playwright (never a downloaded browser)."""
+    import shutil
+
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
