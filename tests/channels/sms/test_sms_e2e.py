@@ -421,3 +421,15 @@ async def test_reply_goes_to_the_number_of_the_conversation(client, live_server,
         (mobile, "to the mobile"),
         (work, "to the work phone"),
     ]
+
+
+async def test_inbox_may_be_addressed_by_id(client, live_server, twilio):
+    sms = await sms_inbox(live_server, twilio)
+    url = f"{live_server.url}/webhooks/twilio/{sms.inbox.id}/sms"
+    form = sms.form(number(), "by id")
+    resp = await sms.send_signed(url, form)
+    assert resp.status_code == 200, resp.text
+    assert await count_provider_id(sms.inbox.id, form["MessageSid"]) == 1
+    # An inbox of another channel is not an SMS inbox.
+    other = await make_inbox("slack", settings={}, credentials={"bot_token": "xoxb-1", "signing_secret": "s"})
+    assert (await sms.send_signed(f"{live_server.url}/webhooks/twilio/{other.id}/sms", form)).status_code == 404
