@@ -7,6 +7,7 @@ only an identity HMAC made by the site's backend links a visitor to a known pers
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -109,17 +110,95 @@ async def visitor_from_token(token: str | None) -> Visitor:
     except tokens.BadToken as exc:
         raise ChatError(str(exc), status=401, code="bad_token") from exc
     inbox = await chat_inbox(claims.inbox_id)
-    visitor = Visitor(inbox=inbox, settings=chat_settings(inbox.settings), visitor_id=claims.visitor_id)
-    async with read_scope() as session:
-        row = (
-            await session.execute(
-                select(ChatVisitor.verified, ChatVisitor.details).where(ChatVisitor.visitor_id == claims.visitor_id)
-            )
-        ).first()
-        visitor.contact_id = await _contact_of(session, claims.visitor_id)
-    if row is not None:
-        visitor.verified, visitor.details = bool(row[0]), dict(row[1] or {})
+    visitor = Visitor(inbox=inbox, settings=settings_of(inbox), visitor_id=claims.visitor_id)
+    verified, details, visitor.contact_id = await _lookups.get(claims.visitor_id)
+    visitor.verified, visitor.details = verified, dict(details)
     return visitor
+
+
+_settings_cache: dict[int, tuple[InboxConfig, ChatInboxSettings]] = {}
+
+
+def settings_of(inbox: InboxConfig) -> ChatInboxSettings:
+    """One settings struct per loaded inbox config, shared by all of its sockets."""
+    hit = _settings_cache.get(inbox.id)
+    if hit is not None and hit[0] is inbox:
+        return hit[1]
+    parsed = chat_settings(inbox.settings)
+    _settings_cache[inbox.id] = (inbox, parsed)
+    return parsed
+
+
+VisitorState = tuple[bool, dict[str, Any], int | None]
+
+
+class _VisitorLookups:
+    """Coalesces the look-ups of visitors connecting at the same moment into one query each for their
+    rows and identities: a burst of reconnecting widgets (a deploy, a network blip) costs a few queries,
+    not one transaction per socket."""
+
+    BATCH = 500
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, list[asyncio.Future[VisitorState]]] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    async def get(self, visitor_id: str) -> VisitorState:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[VisitorState] = loop.create_future()
+        self.waiting.setdefault(visitor_id, []).append(fut)
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            self.task = loop.create_task(self._run())
+        return await fut
+
+    async def _run(self) -> None:
+        try:
+            await asyncio.sleep(0)  # let the connects of this instant join the batch
+            while self.waiting:
+                ids = list(self.waiting)[: self.BATCH]
+                batch = {vid: self.waiting.pop(vid) for vid in ids}
+                try:
+                    found = await self._query(ids)
+                except Exception as exc:
+                    for futs in batch.values():
+                        for fut in futs:
+                            if not fut.done():
+                                fut.set_exception(exc)
+                    continue
+                for vid, futs in batch.items():
+                    for fut in futs:
+                        if not fut.done():
+                            fut.set_result(found.get(vid, (False, {}, None)))
+        finally:
+            self.task = None
+
+    async def _query(self, ids: list[str]) -> dict[str, VisitorState]:
+        async with read_scope() as session:
+            rows = (
+                await session.execute(
+                    select(ChatVisitor.visitor_id, ChatVisitor.verified, ChatVisitor.details).where(
+                        ChatVisitor.visitor_id.in_(ids)
+                    )
+                )
+            ).all()
+            owners = dict(
+                (
+                    await session.execute(
+                        select(ContactIdentity.address, ContactIdentity.contact_id).where(
+                            ContactIdentity.kind == "visitor", ContactIdentity.address.in_(ids)
+                        )
+                    )
+                )
+                .tuples()
+                .all()
+            )
+        out: dict[str, VisitorState] = {vid: (False, {}, owners.get(vid)) for vid in ids}
+        for vid, verified, details in rows:
+            out[vid] = (bool(verified), dict(details or {}), owners.get(vid))
+        return out
+
+
+_lookups = _VisitorLookups()
 
 
 async def _contact_of(session: AsyncSession, visitor_id: str) -> int | None:
