@@ -186,7 +186,7 @@ class PollScheduler:
         while True:
             try:
                 now = time.monotonic()
-                if now - refreshed > 10:
+                if now - refreshed > 5:
                     inboxes = await imap_inboxes()
                     refreshed = now
                 for inbox_id, every in inboxes:

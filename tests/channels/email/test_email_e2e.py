@@ -191,3 +191,39 @@ async def test_webhook_on_the_wire(client, email_server):
     async with session_scope() as s:
         n = await s.scalar(select(func.count()).select_from(Message).where(Message.inbox_id == inbox.id))
     assert n == 1
+
+
+async def test_server_polls_imap_on_its_own(client, email_server):
+    from tests.channels.email.dovecot import PASSWORD, USER, Dovecot, available
+
+    if available() is not None:
+        pytest.skip(str(available()))
+    import imaplib
+
+    dovecot = Dovecot()
+    dovecot.start()
+    try:
+        inbox = await email_inbox(
+            {
+                "imap_host": "127.0.0.1",
+                "imap_port": dovecot.port,
+                "imap_ssl": False,
+                "imap_username": USER,
+                "imap_poll_seconds": 1,
+            },
+            {"imap_password": PASSWORD},
+        )
+        conn = imaplib.IMAP4("127.0.0.1", dovecot.port)
+        conn.login(USER, PASSWORD)
+        conn.append(
+            "INBOX", None, None, crlf(samples.simple(to=inbox.settings["address"], body="polled by the server"))
+        )
+        conn.logout()
+
+        async def stored() -> list[Message]:
+            return await _messages(inbox.id)
+
+        (msg,) = await _wait(stored, timeout=60)
+        assert msg.text == "polled by the server" and msg.meta["email"]["source"] == "imap"
+    finally:
+        dovecot.cleanup()
