@@ -9,6 +9,7 @@ from hub.api.attachments import download_attachment
 from hub.api.contacts import ContactController
 from hub.api.conversations import ConversationController
 from hub.api.inboxes import InboxController
+from hub.api.nul import refuse_nul
 from hub.api.params import bad_request_handler, service_error_handler
 from hub.api.teams import TeamController
 from hub.api.tokens import TokenController
@@ -28,5 +29,6 @@ api_v1 = Router(
         download_attachment,
     ],
     guards=[requires_agent],
+    before_request=refuse_nul,
     exception_handlers={ServiceError: service_error_handler, HTTP_400_BAD_REQUEST: bad_request_handler},
 )

@@ -126,3 +126,19 @@ async def test_out_of_range_numbers_and_odd_zones_are_400(client: httpx.AsyncCli
     for zone in ("America", "../../etc/passwd", ""):
         resp = await client.patch(inbox, json={"time_zone": zone}, headers=world.h("admin"))
         assert resp.status_code == 400 and "time zone" in resp.json()["detail"]
+
+
+async def test_nul_characters_are_refused_not_a_database_error(client: httpx.AsyncClient, world: World):
+    h = world.h("admin")
+    for method, url, kwargs in [
+        ("PATCH", f"/api/v1/contacts/{world.contact_id}", {"json": {"name": "a\x00b"}}),
+        ("GET", "/api/v1/conversations", {"params": {"q": "a\x00b"}}),
+        ("POST", f"/api/v1/conversations/{world.conversation_id}/notes", {"json": {"text": "a\x00b"}}),
+    ]:
+        resp = await client.request(method, url, headers=h, **kwargs)
+        assert resp.status_code == 400 and "NUL" in resp.json()["detail"], (method, url, resp.text)
+    # a literal backslash-u-0000 typed by a person is just text
+    resp = await client.post(
+        f"/api/v1/conversations/{world.conversation_id}/notes", json={"text": "see \\u0000"}, headers=h
+    )
+    assert resp.status_code == 201 and resp.json()["text"] == "see \\u0000"
