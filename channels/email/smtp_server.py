@@ -48,10 +48,14 @@ class HubHandler:
         mail_from = envelope.mail_from if isinstance(envelope.mail_from, str) else None
         by_inbox: dict[int, Any] = {}
         rcpts: dict[int, list[str]] = {}
-        for rcpt in envelope.rcpt_tos:
-            for config, settings in await directory.inboxes_for(rcpt):
-                by_inbox[config.id] = (config, settings)
-                rcpts.setdefault(config.id, []).append(rcpt)
+        try:
+            for rcpt in envelope.rcpt_tos:
+                for config, settings in await directory.inboxes_for(rcpt):
+                    by_inbox[config.id] = (config, settings)
+                    rcpts.setdefault(config.id, []).append(rcpt)
+        except Exception:  # the database is away: ask the sender to retry rather than bounce the mail
+            log.exception("inbox look-up failed while receiving DATA")
+            return "451 4.3.0 temporary failure looking up the mailbox; try again later"
         if not by_inbox:
             return "554 5.5.1 no valid recipients"
         stored: list[str] = []

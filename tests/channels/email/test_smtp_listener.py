@@ -130,3 +130,22 @@ async def test_starttls_is_offered_with_a_certificate(client, tmp_path):
         assert await _count(inbox.id) == 1
     finally:
         await lst.stop()
+
+
+async def test_storage_trouble_is_a_temporary_failure(listener, monkeypatch):
+    """If the database is away the sender is asked to retry (4xx), never told the mail bounced (5xx)."""
+    from channels.email import smtp_server
+
+    inbox = await email_inbox()
+    addr = inbox.settings["address"]
+
+    async def broken(*args, **kwargs):
+        raise ConnectionError("database is restarting")
+
+    monkeypatch.setattr(smtp_server, "receive", broken)
+    with pytest.raises(aiosmtplib.SMTPDataError) as err:
+        await _send(listener, "a@customer.test", [addr], samples.simple(to=addr))
+    assert err.value.code == 451
+    monkeypatch.undo()
+    await _send(listener, "a@customer.test", [addr], samples.simple(to=addr))  # the retry is stored
+    assert await _count(inbox.id) == 1
