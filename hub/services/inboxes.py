@@ -137,8 +137,9 @@ async def list_inboxes(principal: Principal) -> list[InboxOut]:
         return [inbox_out(i) for i in rows]
 
 
-async def _visible(principal: Principal, session: AsyncSession, inbox_id: int) -> Inbox:
-    inbox: Inbox | None = await session.get(Inbox, inbox_id)
+async def _visible(principal: Principal, session: AsyncSession, inbox_id: int, *, lock: bool = False) -> Inbox:
+    """`lock` holds the row until commit, so concurrent edits (member lists) apply one after the other."""
+    inbox: Inbox | None = await session.get(Inbox, inbox_id, with_for_update=lock)
     if inbox is None or not principal.can_see_inbox(inbox.id):
         raise NotFound("Inbox not found")
     return inbox
@@ -179,7 +180,7 @@ async def create_inbox(data: InboxCreate) -> InboxOut:
 
 async def update_inbox(principal: Principal, inbox_id: int, patch: InboxPatch) -> InboxOut:
     async with session_scope() as session:
-        inbox = await _visible(principal, session, inbox_id)
+        inbox = await _visible(principal, session, inbox_id, lock=True)
         # The channel's schema is needed only to change its settings, so an inbox of an uninstalled channel
         # can still be renamed or deactivated.
         spec = _channel(inbox.channel) if patch.settings is not UNSET or patch.credentials is not UNSET else None
@@ -235,7 +236,7 @@ async def get_members(principal: Principal, inbox_id: int) -> MembersOut:
 async def set_members(principal: Principal, inbox_id: int, data: MembersIn) -> MembersOut:
     wanted = set(data.user_ids)
     async with session_scope() as session:
-        await _visible(principal, session, inbox_id)
+        await _visible(principal, session, inbox_id, lock=True)
         known = set((await session.execute(select(User.id).where(User.id.in_(wanted)))).scalars()) if wanted else set()
         missing = sorted(wanted - known)
         if missing:

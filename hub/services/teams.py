@@ -68,8 +68,8 @@ async def list_teams() -> list[TeamOut]:
         return [_out(t, members.get(t.id, [])) for t in teams]
 
 
-async def _get(session: AsyncSession, team_id: int) -> Team:
-    team = await session.get(Team, team_id)
+async def _get(session: AsyncSession, team_id: int, *, lock: bool = False) -> Team:
+    team = await session.get(Team, team_id, with_for_update=lock)
     if team is None:
         raise NotFound("Team not found")
     return team
@@ -118,7 +118,7 @@ async def create_team(data: TeamCreate) -> TeamOut:
 async def update_team(team_id: int, patch: TeamPatch) -> TeamOut:
     try:
         async with session_scope() as session:
-            team = await _get(session, team_id)
+            team = await _get(session, team_id, lock=True)
             if patch.name is not UNSET:
                 await _name_free(session, patch.name.strip(), team.id)
                 team.name = patch.name.strip()
@@ -140,6 +140,6 @@ async def delete_team(team_id: int) -> None:
 
 async def set_members(team_id: int, data: TeamMembersIn) -> TeamOut:
     async with session_scope() as session:
-        team = await _get(session, team_id)
+        team = await _get(session, team_id, lock=True)
         members = await _replace_members(session, team.id, data.user_ids)
         return _out(team, members)

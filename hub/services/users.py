@@ -179,7 +179,7 @@ async def update_user(principal: Principal, user_id: int, patch: UserPatch) -> U
     new_hash = None if patch.password is UNSET else await asyncio.to_thread(hash_password, patch.password)
     try:
         async with session_scope() as session:
-            user = await session.get(User, user_id)
+            user = await session.get(User, user_id, with_for_update=True)
             if user is None:
                 raise NotFound("User not found")
             if user.id == principal.id and (patch.active is False or (patch.role not in (UNSET, "admin"))):

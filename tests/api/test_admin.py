@@ -138,3 +138,16 @@ async def test_tokens_are_shown_once_and_revocable(client: httpx.AsyncClient, wo
     other = (await client.post("/api/v1/tokens", json={"name": "x"}, headers=world.h("outsider"))).json()
     resp = await client.delete(f"/api/v1/tokens/{other['id']}", headers=world.h("admin"))
     assert resp.status_code == 200
+
+
+async def test_concurrent_member_updates_do_not_collide(client: httpx.AsyncClient, world: World):
+    import asyncio
+
+    url = f"/api/v1/inboxes/{world.inbox.id}/members"
+    body = {"user_ids": [world.agent.id, world.manager.id]}
+    answers = await asyncio.gather(*(client.put(url, json=body, headers=world.h("admin")) for _ in range(8)))
+    assert [r.status_code for r in answers] == [200] * 8
+    team = (await client.post("/api/v1/teams", json={"name": unique("t")}, headers=world.h("admin"))).json()
+    turl = f"/api/v1/teams/{team['id']}/members"
+    answers = await asyncio.gather(*(client.put(turl, json=body, headers=world.h("admin")) for _ in range(8)))
+    assert [r.status_code for r in answers] == [200] * 8
