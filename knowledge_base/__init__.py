@@ -40,7 +40,7 @@ async def _shutdown() -> None:
     if hasattr(backend, "aclose"):
         await backend.aclose()
     set_backend(None)
-    close_readers()
+    await close_readers()
     await ratelimit.close()
 
 

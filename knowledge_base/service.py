@@ -98,10 +98,11 @@ async def update_category(category_id: int, data: CategoryPatch) -> CategoryOut:
                     setattr(category, field, value)
             locale_changed = data.locale is not msgspec.UNSET
             await session.flush()
-            if locale_changed:
-                await _reindex_category(session, category.id)
+            affected = await _reindex_category(session, category.id) if locale_changed else []
     except IntegrityError as exc:
         raise Conflict("Another category in that locale has this slug; choose another slug.") from exc
+    for article_id in affected:
+        await _sync_external(article_id)
     return category_out(category)
 
 
@@ -110,7 +111,9 @@ async def delete_category(category_id: int) -> None:
         category = await _category(session, category_id)
         await session.delete(category)
         await session.flush()
-        await _reindex_category(session, None, former=category_id)
+        affected = await _reindex_category(session, None, former=category_id)
+    for article_id in affected:
+        await _sync_external(article_id)
 
 
 async def _category(session: AsyncSession, category_id: int) -> KbCategory:
@@ -120,7 +123,7 @@ async def _category(session: AsyncSession, category_id: int) -> KbCategory:
     return category
 
 
-async def _reindex_category(session: AsyncSession, category_id: int | None, former: int | None = None) -> None:
+async def _reindex_category(session: AsyncSession, category_id: int | None, former: int | None = None) -> list[int]:
     """Search documents carry the category id: refresh them when a category moves or goes."""
     column = KbArticle.category_id
     ids = (
@@ -130,8 +133,10 @@ async def _reindex_category(session: AsyncSession, category_id: int | None, form
             )
         )
     ).scalars()
-    for article_id in list(ids):
+    affected = list(ids)
+    for article_id in affected:
         await _index_published(session, article_id)
+    return affected
 
 
 # ---- articles ---------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from hub.db import get_engine, session_scope
 from knowledge_base.search import plan, postgres_query
@@ -30,6 +31,7 @@ _UPSERT_DOC = text(
 _INSERT_TERM = text("INSERT INTO kb_search_terms (term) VALUES (:term) ON CONFLICT (term) DO NOTHING")
 
 _readers: dict[str, SqliteReader] = {}
+_pg_readers: dict[str, AsyncEngine] = {}
 
 
 def _sqlite_reader() -> SqliteReader | None:
@@ -42,10 +44,37 @@ def _sqlite_reader() -> SqliteReader | None:
     return reader
 
 
-def close_readers() -> None:
+def _pg_reader() -> AsyncEngine:
+    """A small pool for searches: autocommit (no BEGIN/COMMIT round trips), no ping per checkout (a dead
+    connection is retried once instead); statements are prepared once per connection by asyncpg."""
+    url = get_engine().url
+    key = url.render_as_string(hide_password=False)
+    engine = _pg_readers.get(key)
+    if engine is None:
+        engine = create_async_engine(
+            url,
+            pool_size=5,
+            max_overflow=10,
+            pool_pre_ping=False,
+            isolation_level="AUTOCOMMIT",
+            connect_args={
+                "server_settings": {
+                    # pg_trgm's default 0.3 misses short transpositions ("refnud"); edit distance filters after.
+                    "pg_trgm.similarity_threshold": "0.2",
+                }
+            },
+        )
+        _pg_readers[key] = engine
+    return engine
+
+
+async def close_readers() -> None:
     for reader in _readers.values():
         reader.close()
     _readers.clear()
+    for engine in _pg_readers.values():
+        await engine.dispose()
+    _pg_readers.clear()
 
 
 class DatabaseSearch:
@@ -92,8 +121,14 @@ class DatabaseSearch:
         reader = _sqlite_reader()
         if reader is not None:
             return await asyncio.to_thread(reader.search, terms, locale, category_id, limit)
-        async with session_scope() as session:
-            return await postgres_query.search(session, terms, locale, category_id, limit)
+        for attempt in (1, 2):
+            try:
+                async with AsyncSession(_pg_reader()) as session:
+                    return await postgres_query.search(session, terms, locale, category_id, limit)
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        return []
 
 
 def _row(doc: SearchDoc) -> dict[str, Any]:

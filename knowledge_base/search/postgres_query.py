@@ -28,16 +28,22 @@ def config_for(locale: str) -> str:
 
 
 def _search_sql(groups: int, category: str, column: str, capped: bool) -> str:
-    """Word tsqueries are bound parameters; only their number varies. Candidates are collected in a CTE so
+    """Word tsqueries are bound parameters; only their number varies. Tsqueries are built once in FROM
+    (cheap to plan: no selectivity estimate needed for a selective driver). Candidates are collected in a CTE so
     each row's tsvector is read once, then scored per word. When every word is common (`capped`), only
     the newest `CROWDED_CANDIDATES` matches are scored, which bounds the work."""
     queries = ", ".join(f"to_tsquery({CONFIG}, :g{i}) AS q{i}" for i in range(groups))
     score = " + ".join(f"CAST(:w{i} AS float8) * ts_rank(c.v, q{i}, 1)" for i in range(groups))
     focus = f"ORDER BY d.article_id DESC LIMIT {plan.CROWDED_CANDIDATES}" if capped else ""
+    # Capped: let the planner see the query (it then walks the newest rows instead of sorting thousands).
+    candidates = (
+        f"kb_search_docs d WHERE d.{column} @@ to_tsquery({CONFIG}, :drivers)"
+        if capped
+        else f"to_tsquery({CONFIG}, :drivers) AS qd, kb_search_docs d WHERE d.{column} @@ qd"
+    )
     return f"""
 WITH c AS MATERIALIZED (
-  SELECT d.article_id, d.{column} AS v FROM kb_search_docs d
-  WHERE d.{column} @@ to_tsquery({CONFIG}, :drivers) AND d.locale = :locale {category} {focus}
+  SELECT d.article_id, d.{column} AS v FROM {candidates} AND d.locale = :locale {category} {focus}
 ), ranked AS (
   SELECT c.article_id, ({score}) AS score FROM c, {queries}
   ORDER BY score DESC, c.article_id LIMIT :limit
@@ -103,8 +109,8 @@ async def _dfs(session: AsyncSession, groups: list[str], locale: str) -> list[in
             else:
                 params[f"q{n}"] = groups[i]
                 parts.append(
-                    "(SELECT count(*) FROM kb_search_docs WHERE locale = :locale AND "  # noqa: S608
-                    f"tsv @@ to_tsquery({CONFIG}, :q{n}))"
+                    f"(SELECT count(*) FROM to_tsquery({CONFIG}, :q{n}) AS q, kb_search_docs "  # noqa: S608
+                    "WHERE locale = :locale AND tsv @@ q)"
                 )
         row = (await session.execute(text("SELECT " + ", ".join(parts)), params)).one()
         for n, i in enumerate(missing):
@@ -141,8 +147,6 @@ async def _corrections(session: AsyncSession, terms: list[str]) -> dict[str, lis
     for term in todo:
         best: list[str] = []
         if term not in known:
-            # pg_trgm's default 0.3 misses short transpositions ("refnud"); edit distance filters after.
-            await session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.2', true)"))
             candidates = await session.execute(
                 text(
                     "SELECT term FROM kb_search_terms WHERE term % :term "
