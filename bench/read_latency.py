@@ -70,7 +70,7 @@ def main() -> None:
                 auth = {"Authorization": f"Bearer {tok}"}
                 rnd = random.Random(1)
 
-                def get(path: str) -> bytes:
+                def get(path: str, host: str = host, auth: dict[str, str] = auth) -> bytes:
                     return loadgen.build_request("GET", path, host, headers=auth)
 
                 cases = {
