@@ -12,6 +12,7 @@ from channels.email.send import send as send_email
 from channels.email.settings import EmailCredentials, EmailSettings
 from channels.email.smtp_server import start_listener, stop_listener
 from channels.email.webhooks import email_raw
+from hub import db
 from hub.extension import ChannelSpec, Extension
 from hub.settings import Settings
 
@@ -27,7 +28,11 @@ def _served_settings() -> Settings | None:
     module = sys.modules.get("hub.asgi")
     app = getattr(module, "app", None)
     settings = getattr(getattr(app, "state", None), "settings", None)
-    return settings if isinstance(settings, Settings) else None
+    if not isinstance(settings, Settings):
+        return None
+    # Only when that app is the one running here (same database), not merely imported by someone.
+    running = db.get_engine().url.render_as_string(hide_password=False)
+    return settings if running == settings.effective_database_url else None
 
 
 async def _web_startup() -> None:
