@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
 
 from hub import events, extension
 from hub.db import session_scope, utcnow
@@ -175,7 +176,15 @@ async def _build_outbound(session: AsyncSession, message_id: int) -> OutboundMes
         .scalars()
         .all()
     )
-    rows = (await session.execute(select(Attachment).where(Attachment.message_id == message.id))).scalars().all()
+    rows = (
+        (
+            await session.execute(
+                select(Attachment).where(Attachment.message_id == message.id).options(undefer(Attachment.data))
+            )
+        )
+        .scalars()
+        .all()
+    )
     author = (
         await session.get(User, message.author_id) if message.author_kind == "agent" and message.author_id else None
     )
