@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
-from sqlalchemy import ColumnElement, delete, exists, or_, select, tuple_
+from sqlalchemy import ColumnElement, delete, exists, or_, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import dispatch, events
@@ -33,6 +33,9 @@ Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"\S")]
 Id = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 assert set(STATUSES) == set(Status.__args__) and set(PRIORITIES) == set(Priority.__args__)  # type: ignore[attr-defined]
+
+
+PER_INBOX_RANGES = 50
 
 
 class ConversationFilters(msgspec.Struct, kw_only=True):
@@ -107,7 +110,7 @@ async def list_conversations(
     principal: Principal, filters: ConversationFilters, *, cursor: str | None, limit: int
 ) -> ConversationPage:
     """Newest activity first, keyset-paginated on (last_activity_at, id) so each page is an index range."""
-    conds: list[ColumnElement[bool]] = [inbox_clause(principal, Conversation.inbox_id)]
+    conds: list[ColumnElement[bool]] = []
     if filters.status:
         unknown = [s for s in filters.status if s not in STATUSES]
         if unknown:
@@ -146,11 +149,31 @@ async def list_conversations(
     if cursor:
         at, last_id = cursors.decode(cursor, tuple[cursors.Time, cursors.Id])
         conds.append(tuple_(Conversation.last_activity_at, Conversation.id) < tuple_(at, last_id))
+    ordering = (Conversation.last_activity_at.desc(), Conversation.id.desc())
+    inboxes = sorted(principal.inbox_ids) if principal.inbox_ids is not None else None
+    narrowed = filters.inbox_id or filters.assignee or filters.assignee_id or filters.team_id or filters.contact_id
+    if inboxes is not None and 1 < len(inboxes) <= PER_INBOX_RANGES and not narrowed:
+        # An agent's view: one (inbox_id, last_activity_at, id) index range per inbox, merged, instead of
+        # sorting every conversation of their inboxes or walking everyone's by time.
+        ranges = [
+            select(sub.c.id)
+            for sub in (
+                select(Conversation.id)
+                .where(Conversation.inbox_id == inbox_id, *conds)
+                .order_by(*ordering)
+                .limit(limit + 1)
+                .subquery()
+                for inbox_id in inboxes
+            )
+        ]
+        where: list[ColumnElement[bool]] = [Conversation.id.in_(union_all(*ranges))]
+    else:
+        where = [inbox_clause(principal, Conversation.inbox_id), *conds]
     query = (
         select(Conversation, Contact.name)
         .join(Contact, Contact.id == Conversation.contact_id)
-        .where(*conds)
-        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+        .where(*where)
+        .order_by(*ordering)
         .limit(limit + 1)
     )
     async with session_scope() as session:

@@ -250,3 +250,22 @@ async def test_a_retried_reply_with_the_same_idempotency_key_is_stored_once(clie
     async with session_scope() as s:
         texts = (await s.execute(select(Message.text).where(Message.conversation_id == world.conversation_id))).all()
     assert [t for (t,) in texts].count("once") == 2
+
+
+async def test_agent_with_several_inboxes_pages_through_all_of_them(client: httpx.AsyncClient, world: World):
+    from tests.factories import auth_headers, make_inbox
+
+    third = await make_inbox("api")
+    expected = {world.conversation_id}
+    for inbox in (world.inbox, world.other_inbox, third, world.inbox, third):
+        expected.add((await incoming(inbox, text="multi"))[0])
+    await incoming(await make_inbox("api"))  # an inbox they are not in
+    agent = await make_user("agent", inbox_ids=[world.inbox.id, world.other_inbox.id, third.id])
+    h = await auth_headers(agent)
+    items = await walk(client, "/api/v1/conversations", h, limit=2)
+    assert {c["id"] for c in items} >= expected and len(items) == len({c["id"] for c in items})
+    assert {c["inbox_id"] for c in items} == {world.inbox.id, world.other_inbox.id, third.id}
+    keys = [(c["last_activity_at"], c["id"]) for c in items]
+    assert keys == sorted(keys, reverse=True)
+    open_only = await walk(client, "/api/v1/conversations", h, limit=3, status="open", q="multi")
+    assert len(open_only) == 5
