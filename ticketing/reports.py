@@ -9,6 +9,7 @@ no such aggregate, so the durations are fetched sorted by group and interpolated
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import gc
 import io
@@ -22,7 +23,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, Select, and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.db import is_postgres
+from hub.db import is_postgres, sessionmaker
 from hub.models import ConversationTag, Inbox, Team, User
 from ticketing.models import ConversationMetrics, ResponseMetric
 
@@ -347,8 +348,13 @@ EMPTY: dict[str, float | None] = {"median": None, "p90": None, "avg": None, "cou
 
 async def run(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
     rows: dict[Any, Row] = {}
-    await _conversation_part(session, q, rows)
-    await _response_part(session, q, rows)
+    if is_postgres(session):
+        # Two independent scans: on PostgreSQL they run at once, on a second connection.
+        async with sessionmaker()() as other:
+            await asyncio.gather(_conversation_part(session, q, rows), _response_part(other, q, rows))
+    else:
+        await _conversation_part(session, q, rows)
+        await _response_part(session, q, rows)
     labels = await _labels(session, q.group_by, list(rows))
     out = []
     for key in sorted(rows, key=lambda k: (k is None, str(k) if not isinstance(k, int) else f"{k:020d}")):
