@@ -28,6 +28,38 @@ class Unavailable(Exception):
     pass
 
 
+CURRENT_PG_DATABASE: str | None = None
+
+
+async def pg_server_cpu_ms() -> float | None:
+    """CPU time (user + system) used so far by the PostgreSQL backends serving the bench database, read
+    from /proc (the server runs on this machine); None when that is not possible."""
+    if CURRENT_PG_DATABASE is None:
+        return None
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        pids = [
+            r[0]
+            for r in await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                CURRENT_PG_DATABASE,
+            )
+        ]
+    finally:
+        await conn.close()
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) * 1000 / ticks
+    return total
+
+
 @asynccontextmanager
 async def backend_env(name: str) -> AsyncIterator[SearchBackend]:
     crypto.configure(secrets.token_urlsafe(40))
@@ -42,6 +74,7 @@ async def backend_env(name: str) -> AsyncIterator[SearchBackend]:
                 await db.dispose_engine()
         return
     if name == "postgres":
+        global CURRENT_PG_DATABASE
         import asyncpg
 
         try:
@@ -54,9 +87,14 @@ async def backend_env(name: str) -> AsyncIterator[SearchBackend]:
             url = "postgresql+asyncpg://" + PG_ADMIN_URL.split("://", 1)[1].rsplit("/", 1)[0] + f"/{database}"
             await upgrade_async(url)
             db.init_engine(url)
+            CURRENT_PG_DATABASE = database
             try:
                 yield DatabaseSearch()
             finally:
+                CURRENT_PG_DATABASE = None
+                from knowledge_base.search.database import close_readers
+
+                await close_readers()
                 await db.dispose_engine()
         finally:
             await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
