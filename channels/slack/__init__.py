@@ -17,6 +17,6 @@ extension = Extension(
         settings_type=SlackInboxSettings,
         credentials_type=SlackInboxCredentials,
         supports_html=False,
-        supports_attachments=False,
+        supports_attachments=True,
     ),
 )

@@ -10,13 +10,14 @@ import logging
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from channels.slack import progress
 from channels.slack.parse import escape, split_thread_key
 from channels.slack.settings import Misconfigured, credentials_of, settings_of
 from hub.outbound import DeliveryError, OutboundMessage, SendResult
@@ -81,32 +82,48 @@ async def send(out: OutboundMessage) -> SendResult:
     except Misconfigured as exc:
         raise DeliveryError(str(exc), retry=False) from exc
     text = out.text.strip()
-    if not text:
-        raise DeliveryError("the reply is empty; Slack needs some text", retry=False)
+    if not text and not out.attachments:
+        raise DeliveryError("the reply is empty; Slack needs some text or a file", retry=False)
     if len(text) > MAX_TEXT:
         raise DeliveryError(f"Slack messages are limited to {MAX_TEXT} characters", retry=False)
     client = client_for(settings.api_host, creds.bot_token)
+    # With files the reply takes two calls; what already went out is noted so a retry never repeats it.
+    done = await progress.load(out.message_id) if out.attachments else {}
+    ts = str(done.get("ts") or "")
     try:
-        if out.thread_key:
-            channel, thread_ts = split_thread_key(out.thread_key)
-        else:
-            # A conversation an agent started with a Slack contact: open a DM with them.
-            user = out.to.address.rpartition(":")[2]
-            if not user:
-                raise DeliveryError("the contact has no Slack identity to message", retry=False)
-            opened = await client.conversations_open(users=user)
-            channel, thread_ts = str((opened.get("channel") or {}).get("id") or ""), None
-        args: dict[str, Any] = {"channel": channel, "text": escape(text), "unfurl_links": False}
-        if thread_ts:
-            args["thread_ts"] = thread_ts
-        resp = await client.chat_postMessage(**args)
+        channel, thread_ts = await _target(client, out, str(done.get("channel") or ""))
+        if text and not ts:
+            args: dict[str, Any] = {"channel": channel, "text": escape(text), "unfurl_links": False}
+            if thread_ts:
+                args["thread_ts"] = thread_ts
+            resp = await client.chat_postMessage(**args)
+            channel, ts = str(resp.get("channel") or channel), str(resp.get("ts") or "")
+            if out.attachments:
+                await progress.save(out.message_id, {"channel": channel, "ts": ts})
+        if out.attachments:
+            uploads = [{"file": a.data, "filename": a.filename, "title": a.filename} for a in out.attachments]
+            await client.files_upload_v2(channel=channel, thread_ts=thread_ts, file_uploads=uploads)
     except SlackApiError as exc:
         raise _mapped(exc) from exc
+    except SlackRequestError as exc:
+        raise DeliveryError(f"Slack did not take a file ({exc}); retrying", retry=True) from exc
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise DeliveryError(f"could not reach Slack ({type(exc).__name__}: {exc})", retry=True) from exc
-    ts = str(resp.get("ts") or "")
-    posted_channel = str(resp.get("channel") or channel)
-    return SendResult(provider_id=f"{posted_channel}:{ts}" if ts else None, status="sent", meta={"slack_ts": ts})
+    return SendResult(provider_id=f"{channel}:{ts}" if ts else None, status="sent", meta={"slack_ts": ts})
+
+
+async def _target(client: AsyncWebClient, out: OutboundMessage, known_channel: str) -> tuple[str, str | None]:
+    """(channel, thread_ts) the reply goes to: the conversation's thread or DM, or a DM opened for it."""
+    if out.thread_key:
+        return split_thread_key(out.thread_key)
+    if known_channel:
+        return known_channel, None
+    # A conversation an agent started with a Slack contact: open a DM with them.
+    user = out.to.address.rpartition(":")[2]
+    if not user:
+        raise DeliveryError("the contact has no Slack identity to message", retry=False)
+    opened = await client.conversations_open(users=user)
+    return str((opened.get("channel") or {}).get("id") or ""), None
 
 
 def _mapped(exc: SlackApiError) -> DeliveryError:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +17,8 @@ class SlackDouble(ProviderDouble):
     def __init__(self) -> None:
         super().__init__()
         self.profiles: dict[str, dict[str, Any]] = {}
+        self.uploads: dict[str, list[bytes]] = {}  # file id -> bodies posted to its upload URL
+        self.upload_names: dict[str, str] = {}
 
     def args(self, record: dict[str, Any]) -> dict[str, Any]:
         return {**record["query"], **record.get("form", {}), **record.get("json", {})}
@@ -23,6 +26,9 @@ class SlackDouble(ProviderDouble):
     def answer(self, record: dict[str, Any]) -> Answer:
         if record["method"] == "GET" and record["path"] in self.files:
             return super().answer(record)
+        if record["path"].startswith("/upload/"):
+            self.uploads.setdefault(record["path"].rsplit("/", 1)[-1], []).append(record["body"])
+            return 200, f"OK - {len(record['body'])}".encode(), {"content-type": "text/plain"}
         if not record["headers"].get("authorization", "").startswith("Bearer xoxb-"):
             return 200, {"ok": False, "error": "not_authed"}, {}
         method = record["path"].rsplit("/", 1)[-1]
@@ -36,6 +42,13 @@ class SlackDouble(ProviderDouble):
             ts = f"{time.time():.6f}"
             record["ts"] = ts
             return 200, {"ok": True, "channel": args["channel"], "ts": ts, "message": {"text": args.get("text")}}, {}
+        if method == "files.getUploadURLExternal":
+            file_id = "F" + secrets.token_hex(4).upper()
+            self.upload_names[file_id] = args.get("filename", "")
+            return 200, {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}, {}
+        if method == "files.completeUploadExternal":
+            files = json.loads(args["files"]) if isinstance(args.get("files"), str) else args.get("files")
+            return 200, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}, {}
         if method == "conversations.open":
             return 200, {"ok": True, "channel": {"id": "D" + secrets.token_hex(4).upper()}}, {}
         return 200, {"ok": False, "error": "unknown_method"}, {}

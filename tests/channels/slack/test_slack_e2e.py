@@ -406,3 +406,45 @@ async def test_reply_without_a_thread_opens_a_dm(client, live_server, slack):
     post_args = slack.args(slack.posts()[-1])
     assert post_args["channel"].startswith("D") and "thread_ts" not in post_args
     assert result.provider_id == f"{post_args['channel']}:{slack.posts()[-1]['ts']}"
+
+
+async def test_reply_with_a_file_is_uploaded_into_the_thread_and_retries_skip_the_text(
+    client, live_server, slack, outbound_worker
+):
+    import hashlib
+
+    from hub.models import Attachment
+
+    sl = await slack_inbox(live_server, slack)
+    user = user_id()
+    slack.add_user(user, "Wants Files")
+    top = sl.event(user, "Send me the guide")
+    await sl.deliver(top)
+    conv_id = (await stored(sl.inbox.id, f"C0SUPPORT:{top['event']['ts']}")).conversation_id
+    # Slack hiccups once on completing the upload: the retry uploads again but never repeats the text.
+    slack.script_for["files.completeUploadExternal"] = [(500, {"ok": False, "error": "internal_error"}, {})]
+    pdf = b"%PDF-1.7 guide"
+    async with session_scope() as s:
+        conv = await s.get(Conversation, conv_id)
+        msg = await dispatch.queue_outbound(s, conv, text="Here it is", author_kind="agent")
+        s.add(
+            Attachment(
+                message_id=msg.id,
+                filename="guide.pdf",
+                content_type="application/pdf",
+                size=len(pdf),
+                sha256=hashlib.sha256(pdf).hexdigest(),
+                data=pdf,
+            )
+        )
+    await dispatch.after_commit(msg, conv)
+    sent = await wait_for(lambda: message_with_status(msg.id, "sent"))
+    [text_post] = slack.posts()
+    assert slack.args(text_post)["thread_ts"] == top["event"]["ts"]
+    assert sent.provider_id == f"C0SUPPORT:{text_post['ts']}"
+    completes = [r for r in slack.requests if r["path"].endswith("files.completeUploadExternal")]
+    assert [c.get("scripted") for c in completes] == [500, None]
+    final = slack.args(completes[-1])
+    assert (final["channel_id"], final["thread_ts"]) == ("C0SUPPORT", top["event"]["ts"])
+    uploaded = json.loads(final["files"])[0]["id"]
+    assert slack.uploads[uploaded] == [pdf] and slack.upload_names[uploaded] == "guide.pdf"

@@ -37,6 +37,7 @@ class ProviderDouble:
         self.requests: list[dict[str, Any]] = []
         self.script: list[Answer] = []
         self.files: dict[str, bytes] = {}  # GET <path> answers these bytes (media, shared files)
+        self.script_for: dict[str, list[Answer]] = {}  # like `script`, for paths ending with the key only
         self._runner: web.AppRunner | None = None
 
     @property
@@ -71,7 +72,11 @@ class ProviderDouble:
         elif ctype.startswith("application/json") and raw:
             record["json"] = json.loads(raw)
         self.requests.append(record)
-        if self.script:
+        scripted = next((a for k, a in self.script_for.items() if request.path.endswith(k) and a), None)
+        if scripted:
+            status, payload, headers = scripted.pop(0)
+            record["scripted"] = status
+        elif self.script:
             status, payload, headers = self.script.pop(0)
             record["scripted"] = status
         else:
