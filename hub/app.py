@@ -90,7 +90,9 @@ async def start_services(settings: Settings, *, web: bool) -> None:
     from hub.jobs import set_queue
     from hub.realtime import Broker, set_broker
     from hub.realtime.memory import MemoryTransport
+    from hub.settings import set_active
 
+    set_active(settings)
     crypto.configure(settings.secret_key)
     db.init_engine(settings.effective_database_url)
     transport: Any

@@ -147,6 +147,7 @@ def createuser(
         raise typer.Exit(2)
     settings = _settings()
     _migrate(settings)
+    email = email.strip().lower()
     password = password or secrets.token_urlsafe(12)
     created = asyncio.run(_createuser(settings, email, name, role, password))
     if not created:

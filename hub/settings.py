@@ -139,3 +139,17 @@ def _embedded_secret(data_dir: Path) -> str:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+_active: Settings | None = None
+
+
+def set_active(settings: Settings | None) -> None:
+    """`start_services` records the settings this process runs with, for startup hooks to read."""
+    global _active
+    _active = settings
+
+
+def active() -> Settings:
+    """The settings of the running services (which may differ from the environment's in tests)."""
+    return _active if _active is not None else get_settings()
