@@ -1,5 +1,6 @@
 """PostgreSQL search: a weighted tsvector (title A, description B, body D) with GIN indexes, ranked with
-ts_rank with each word weighted by its idf (the BM25 idea), typo candidates from pg_trgm."""
+ts_rank per word, saturated (normalisation 32: rank / (rank + 1), like BM25's term-frequency curve) and
+weighted by the word's idf, so rare words count most; typo candidates from pg_trgm."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def _search_sql(groups: int, category: str, column: str, capped: bool) -> str:
     each row's tsvector is read once, then scored per word. When every word is common (`capped`), only
     the newest `CROWDED_CANDIDATES` matches are scored, which bounds the work."""
     queries = ", ".join(f"to_tsquery({CONFIG}, :g{i}) AS q{i}" for i in range(groups))
-    score = " + ".join(f"CAST(:w{i} AS float8) * ts_rank(c.v, q{i}, 1)" for i in range(groups))
+    score = " + ".join(f"CAST(:w{i} AS float8) * ts_rank(c.v, q{i}, 32)" for i in range(groups))
     focus = f"ORDER BY d.article_id DESC LIMIT {plan.CROWDED_CANDIDATES}" if capped else ""
     # Capped: let the planner see the query (it then walks the newest rows instead of sorting thousands).
     candidates = (
