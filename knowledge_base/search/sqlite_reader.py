@@ -26,8 +26,8 @@ FROM (
 ) AS top JOIN kb_search_docs d ON d.article_id = top.id
 ORDER BY top.score
 """
-FULL = _SEARCH.replace("{fts}", "kb_search_fts").replace("{weights}", "10.0, 4.0, 1.0")
-HEAD = _SEARCH.replace("{fts}", "kb_search_head_fts").replace("{weights}", "10.0, 4.0")
+FULL = _SEARCH.replace("{fts}", "kb_search_fts").replace("{weights}", "5.0, 2.0, 1.0")
+HEAD = _SEARCH.replace("{fts}", "kb_search_head_fts").replace("{weights}", "5.0, 2.0")
 
 
 class SqliteReader:
