@@ -212,7 +212,12 @@ async def help_search(
 @get("/api/v1/widget/kb/suggest", opt={"public": True}, tags=["widget"])
 async def widget_suggest(
     request: Request[Any, Any, Any],
-    inbox: Annotated[str, Parameter(min_length=8, max_length=64, description="The widget inbox's public token")],
+    inbox: Annotated[
+        str,
+        Parameter(
+            min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="The widget inbox's public token"
+        ),
+    ],
     q: QueryParam = "",
     locale: Annotated[str | None, Parameter(pattern=LOCALE_PATTERN, max_length=16)] = None,
     limit: Annotated[int, Parameter(ge=1, le=10)] = 5,

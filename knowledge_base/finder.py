@@ -90,7 +90,7 @@ class ConversationNotVisible(LookupError):
 
 async def conversation_query(session: AsyncSession, principal: Principal, conversation_id: int) -> str:
     """The words a conversation is about: its subject and the customer's latest messages."""
-    conversation = await session.get(Conversation, conversation_id)
+    conversation = await session.get(Conversation, conversation_id) if 0 < conversation_id < 2**63 else None
     if conversation is None or not principal.can_see_inbox(conversation.inbox_id):
         raise ConversationNotVisible(conversation_id)
     texts = (

@@ -17,6 +17,8 @@ Title = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Description = Annotated[str, msgspec.Meta(max_length=500)]
 Body = Annotated[str, msgspec.Meta(max_length=200_000)]
+Id = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+Position = Annotated[int, msgspec.Meta(ge=-1_000_000, le=1_000_000)]
 
 
 class CategoryIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -24,7 +26,7 @@ class CategoryIn(msgspec.Struct, forbid_unknown_fields=True):
     slug: Slug | None = None
     locale: Locale = "en"
     description: Description = ""
-    position: int = 0
+    position: Position = 0
 
 
 class CategoryPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -32,7 +34,7 @@ class CategoryPatch(msgspec.Struct, forbid_unknown_fields=True):
     slug: Slug | msgspec.UnsetType = msgspec.UNSET
     locale: Locale | msgspec.UnsetType = msgspec.UNSET
     description: Description | msgspec.UnsetType = msgspec.UNSET
-    position: int | msgspec.UnsetType = msgspec.UNSET
+    position: Position | msgspec.UnsetType = msgspec.UNSET
 
 
 class CategoryOut(msgspec.Struct):
@@ -52,9 +54,9 @@ class ArticleIn(msgspec.Struct, forbid_unknown_fields=True):
     description: Description = ""
     locale: Locale = "en"
     slug: Slug | None = None
-    category_id: int | None = None
+    category_id: Id | None = None
     translation_group: Annotated[str, msgspec.Meta(max_length=64)] | None = None
-    position: int = 0
+    position: Position = 0
     publish: bool = False
 
 
@@ -66,7 +68,7 @@ class ArticlePatch(msgspec.Struct, forbid_unknown_fields=True):
     slug: Slug | msgspec.UnsetType = msgspec.UNSET
     category_id: int | msgspec.UnsetType | None = msgspec.UNSET
     translation_group: Annotated[str, msgspec.Meta(max_length=64)] | msgspec.UnsetType | None = msgspec.UNSET
-    position: int | msgspec.UnsetType = msgspec.UNSET
+    position: Position | msgspec.UnsetType = msgspec.UNSET
 
 
 class ArticleOut(msgspec.Struct):

@@ -27,6 +27,17 @@ class Conflict(ClientException):
     status_code = 409
 
 
+MAX_ID = 2**63 - 1
+
+
+def reject_nul(data: msgspec.Struct) -> None:
+    """Databases refuse NUL characters in text; say so instead of failing on the insert."""
+    for field in data.__struct_fields__:
+        value = getattr(data, field)
+        if isinstance(value, str) and "\x00" in value:
+            raise ClientException(f"The field {field!r} contains a NUL character; remove it and try again.")
+
+
 def article_path(locale: str, slug: str) -> str:
     return f"/help/{locale}/articles/{slug}"
 
@@ -71,6 +82,7 @@ def category_out(c: KbCategory, published: int = 0) -> CategoryOut:
 
 
 async def create_category(data: CategoryIn) -> CategoryOut:
+    reject_nul(data)
     category = KbCategory(
         name=data.name.strip(),
         slug=data.slug or slugify(data.name),
@@ -89,6 +101,7 @@ async def create_category(data: CategoryIn) -> CategoryOut:
 
 
 async def update_category(category_id: int, data: CategoryPatch) -> CategoryOut:
+    reject_nul(data)
     try:
         async with session_scope() as session:
             category = await _category(session, category_id)
@@ -117,7 +130,7 @@ async def delete_category(category_id: int) -> None:
 
 
 async def _category(session: AsyncSession, category_id: int) -> KbCategory:
-    category = await session.get(KbCategory, category_id)
+    category = await session.get(KbCategory, category_id) if 0 < category_id <= MAX_ID else None
     if category is None:
         raise NotFoundException(f"No knowledge-base category {category_id}.")
     return category
@@ -206,7 +219,7 @@ async def get_article(article_id: int, base_url: str = "") -> ArticleOut:
 
 
 async def _article(session: AsyncSession, article_id: int) -> KbArticle:
-    article = await session.get(KbArticle, article_id)
+    article = await session.get(KbArticle, article_id) if 0 < article_id <= MAX_ID else None
     if article is None:
         raise NotFoundException(f"No knowledge-base article {article_id}.")
     return article
@@ -226,6 +239,7 @@ async def _check_category(session: AsyncSession, category_id: int | None, locale
 
 
 async def create_article(data: ArticleIn, author_id: int | None, base_url: str = "") -> ArticleOut:
+    reject_nul(data)
     slug = data.slug or slugify(data.title)
     try:
         async with session_scope() as session:
@@ -256,6 +270,7 @@ async def create_article(data: ArticleIn, author_id: int | None, base_url: str =
 
 async def update_article(article_id: int, data: ArticlePatch, base_url: str = "") -> ArticleOut:
     """Edits the draft. Slug, locale and category are not versioned: they apply at once (and to search)."""
+    reject_nul(data)
     try:
         async with session_scope() as session:
             article = await _article(session, article_id)

@@ -188,3 +188,25 @@ async def test_agent_suggestions_for_a_conversation(client: httpx.AsyncClient) -
         "/api/v1/kb/suggest", params={"conversation_id": result.conversation_id}, headers=await auth_headers(outsider)
     )
     assert hidden.status_code == 404
+
+
+async def test_hostile_ids_and_text_get_4xx(client: httpx.AsyncClient) -> None:
+    h = await manager_headers()
+    huge = 2**70
+    assert (await client.get(f"/api/v1/kb/articles/{2**63}", headers=h)).status_code == 404
+    assert (await client.get(f"/api/v1/kb/articles/{huge}", headers=h)).status_code in (400, 404)
+    assert (await client.post(f"/api/v1/kb/articles/{2**63}/publish", headers=h)).status_code == 404
+    assert (await client.patch(f"/api/v1/kb/categories/{2**63}", json={"name": "x"}, headers=h)).status_code == 404
+    bad = await client.post("/api/v1/kb/articles", json={"title": "a\x00b", "locale": loc()}, headers=h)
+    assert bad.status_code == 400 and "NUL" in bad.json()["detail"]
+    bad = await client.post("/api/v1/kb/articles", json={"title": "x", "category_id": huge}, headers=h)
+    assert bad.status_code == 400
+    bad = await client.post("/api/v1/kb/articles", json={"title": "x", "position": 2**40}, headers=h)
+    assert bad.status_code == 400
+    sug = await client.get("/api/v1/kb/suggest", params={"conversation_id": 2**63}, headers=h)
+    assert sug.status_code in (400, 404)
+    assert (await client.get("/help/en/articles/%00")).status_code == 404
+    assert (await client.get("/help/en/categories/a%00b")).status_code == 404
+    assert (await client.get("/api/v1/widget/kb/suggest", params={"inbox": "a\x00" * 8, "q": "x"})).status_code == 400
+    ok = await client.get("/api/v1/help/search", params={"q": "pass\x00word", "locale": "en"})
+    assert ok.status_code == 200

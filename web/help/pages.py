@@ -22,6 +22,14 @@ from knowledge_base import finder, public
 from knowledge_base.markdown import summarise
 
 LOCALE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def _valid(locale: str, slug: str) -> bool:
+    return bool(LOCALE_RE.match(locale) and SLUG_RE.match(slug) and len(slug) <= 160)
+
+
 DEFAULT_LOCALE = "en"
 READER_COOKIE = "hub_kb_reader"
 PAGE_CACHE = {"Cache-Control": "public, max-age=60"}
@@ -102,7 +110,7 @@ async def help_search_page(
 
 @get("/help/{locale:str}/categories/{slug:str}", opt={"public": True}, include_in_schema=False)
 async def help_category(request: Request[Any, Any, Any], locale: str, slug: str) -> Template:
-    found = await public.category_page(locale, slug) if LOCALE_RE.match(locale) else None
+    found = await public.category_page(locale, slug) if _valid(locale, slug) else None
     if found is None:
         return await _not_found(request, locale, "This category does not exist (any more).")
     category, articles = found
@@ -127,11 +135,11 @@ async def help_article(
     inbox: Annotated[str | None, Parameter(max_length=64)] = None,
     voted: Annotated[int | None, Parameter(ge=0, le=1)] = None,
 ) -> Template:
-    page = await public.article_page(locale, slug) if LOCALE_RE.match(locale) else None
+    page = await public.article_page(locale, slug) if _valid(locale, slug) else None
     if page is None:
         return await _not_found(request, locale, "This article does not exist or is no longer published.")
     inbox_id: int | None = None
-    if ref == "widget" and inbox:
+    if ref == "widget" and inbox and TOKEN_RE.match(inbox):
         try:
             inbox_id = (await get_inbox_config(inbox)).id
         except UnknownInbox:
@@ -183,7 +191,7 @@ async def help_feedback(
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[Any]:
     """'Was this helpful?' from a plain form; one vote per reader (anonymous cookie), changeable."""
-    page = await public.article_page(locale, slug) if LOCALE_RE.match(locale) else None
+    page = await public.article_page(locale, slug) if _valid(locale, slug) else None
     if page is None:
         return await _not_found(request, locale, "This article does not exist or is no longer published.")
     answer = (data.get("helpful") or "").lower()
