@@ -71,7 +71,8 @@ def _str(event: dict[str, Any], key: str, required: bool = True) -> str:
 def own_user_ids(payload: dict[str, Any], bot_user_id: str = "") -> set[str]:
     """The app's own bot user ids: configured, and those Slack lists in `authorizations`."""
     ids = {bot_user_id} if bot_user_id else set()
-    for auth in payload.get("authorizations") or []:
+    auths = payload.get("authorizations")
+    for auth in auths if isinstance(auths, list) else []:
         if isinstance(auth, dict) and auth.get("is_bot") and isinstance(auth.get("user_id"), str):
             ids.add(auth["user_id"])
     return ids
@@ -82,11 +83,12 @@ def parse_event(payload: dict[str, Any], bot_user_id: str = "") -> SlackPost | N
     event = payload.get("event")
     if not isinstance(event, dict):
         raise SlackPayloadError("event_callback without an event object")
-    if event.get("type") not in EVENT_TYPES:
+    kind, subtype = event.get("type"), event.get("subtype")
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
         return None
     if event.get("bot_id") or event.get("bot_profile") or event.get("hidden"):
         return None
-    if event.get("subtype") not in USER_SUBTYPES:
+    if not (subtype is None or isinstance(subtype, str)) or subtype not in USER_SUBTYPES:
         return None
     user = event.get("user")
     if not isinstance(user, str) or not user or user in own_user_ids(payload, bot_user_id):
@@ -97,7 +99,8 @@ def parse_event(payload: dict[str, Any], bot_user_id: str = "") -> SlackPost | N
     thread_ts = event.get("thread_ts")
     if thread_ts is not None and not isinstance(thread_ts, str):
         raise SlackPayloadError("thread_ts is not a string")
-    files = [f for f in event.get("files") or [] if isinstance(f, dict)]
+    raw_files = event.get("files")
+    files = [f for f in raw_files if isinstance(f, dict)] if isinstance(raw_files, list) else []
     channel = _str(event, "channel")
     return SlackPost(
         team=team,
@@ -153,7 +156,7 @@ def to_inbound(post: SlackPost, inbox_id: int, profile: Profile | None, max_file
         )
     try:
         sent_at: datetime | None = datetime.fromtimestamp(float(post.ts), UTC)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
         sent_at = None
     also = [Identity("email", profile.email, verified=True)] if profile and profile.email else []
     meta: dict[str, Any] = {

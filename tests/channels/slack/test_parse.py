@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
@@ -131,3 +133,28 @@ def test_settings_are_validated():
     for bad in ({"api_host": "slack.com"}, {"unknown": 1}, {"profile_ttl_seconds": -1}):
         with pytest.raises(msgspec.ValidationError):
             msgspec.convert(bad, SlackInboxSettings)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=12,
+)
+event_keys = st.sampled_from(
+    ["type", "subtype", "user", "channel", "ts", "thread_ts", "team", "user_team", "files", "bot_id", "text"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    event=st.dictionaries(event_keys, json_values, max_size=8),
+    extra=st.dictionaries(st.sampled_from(["team_id", "authorizations", "event_id"]), json_values, max_size=3),
+)
+def test_any_json_event_is_a_post_none_or_a_payload_error(event, extra):
+    """Whatever JSON arrives, parsing ends in a post, an ignore, or a clear 400 — never a crash."""
+    try:
+        post = parse_event({"type": "event_callback", **extra, "event": event})
+    except SlackPayloadError:
+        return
+    if post is not None:
+        to_inbound(post, 1, None, 10)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from channels.sms.parse import SmsPayloadError, error_text, keyword, parse_sms, parse_status
 from channels.sms.settings import SmsInboxSettings
@@ -109,3 +111,22 @@ def test_settings_are_validated():
     ):
         with pytest.raises(msgspec.ValidationError):
             msgspec.convert(bad, SmsInboxSettings)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    form=st.dictionaries(
+        st.sampled_from(["MessageSid", "From", "To", "Body", "NumMedia", "MediaUrl0", "MediaContentType0"]),
+        st.text(max_size=20) | st.sampled_from(["+12125550123", "1", "0", "https://x/y", "whatsapp:+1"]),
+    )
+)
+def test_any_form_parses_or_is_a_payload_error(form):
+    """Whatever the form holds, parsing ends in a message or a clear 400 — never a crash."""
+    try:
+        parse_sms(form, inbox_id=1)
+    except SmsPayloadError:
+        pass
+    try:
+        parse_status(form)
+    except SmsPayloadError:
+        pass
