@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import events
+from hub.activity import inbound_events, new_conversation, record_inbound
 from hub.contacts import resolve_contact
 from hub.db import session_scope, utcnow
 from hub.events import DomainEvent
@@ -23,10 +24,10 @@ from hub.inbound import Identity, InboundMessage, IngestResult
 from hub.inboxes import get_inbox_config
 from hub.ingest_batch import Batcher, Pending, eligible
 from hub.locks import lock_key, xact_lock
-from hub.models import Attachment, Conversation, Event, Message
+from hub.models import Attachment, Conversation, Message
 from hub.outbound import InboxConfig
 from hub.sanitize import clean_html, html_to_text
-from hub.schemas import AttachmentOut, conversation_out, message_out
+from hub.schemas import AttachmentOut, message_out
 
 log = logging.getLogger("hub.ingest")
 PREVIEW = 280
@@ -142,50 +143,20 @@ async def _ingest_one(
             attachments.append(
                 AttachmentOut(row.id, row.filename, row.content_type, row.size, f"/api/v1/attachments/{row.id}")
             )
-        reopened = conversation.status in ("resolved", "snoozed", "pending") and not conv_created
-        if not conv_created:
-            conversation.last_activity_at = now
-            conversation.last_message_preview = text_preview
-            conversation.message_count = conversation.message_count + 1
-            if conversation.waiting_since is None:
-                conversation.waiting_since = now
-            conversation.updated_at = now
-        if reopened:
-            session.add(
-                Event(
-                    kind="conversation.reopened",
-                    conversation_id=conversation.id,
-                    contact_id=contact_id,
-                    inbox_id=inbox.id,
-                    actor_kind="contact",
-                    actor_id=contact_id,
-                    data={"from": conversation.status},
-                )
-            )
-            conversation.status = "open"
-            conversation.snoozed_until = None
-        if conv_created:
-            session.add(
-                Event(
-                    kind="conversation.created",
-                    conversation_id=conversation.id,
-                    contact_id=contact_id,
-                    inbox_id=inbox.id,
-                    actor_kind="contact",
-                    actor_id=contact_id,
-                    data={"channel": inbox.channel},
-                )
-            )
+        reopened = record_inbound(
+            session, conversation, created=conv_created, inbox=inbox, contact_id=contact_id, preview=text, now=now
+        )
         await session.flush()
-        msg_payload = msgspec.to_builtins(message_out(message, attachments))
-        conv_payload = msgspec.to_builtins(conversation_out(conversation))
-    base = {"inbox_id": inbox.id, "conversation_id": conversation.id, "contact_id": contact_id}
-    if conv_created:
-        pending.append(DomainEvent(name="conversation.created", data=conv_payload, **base))
-    pending.append(DomainEvent(name="message.created", data={**msg_payload, "automated": msg.automated}, **base))
-    if not conv_created:
-        changes = ["status"] if reopened else []
-        pending.append(DomainEvent(name="conversation.updated", data={**conv_payload, "changed": changes}, **base))
+        pending.extend(
+            inbound_events(
+                conversation,
+                msgspec.to_builtins(message_out(message, attachments)),
+                created=conv_created,
+                reopened=reopened,
+                automated=msg.automated,
+                contact_id=contact_id,
+            )
+        )
     await events.emit(pending)
     return IngestResult(
         message_id=message.id,
@@ -253,23 +224,7 @@ async def _resolve_conversation(
         ).scalar_one_or_none()
     if found is not None:
         return found, False
-    conv = Conversation(
-        inbox_id=inbox.id,
-        contact_id=contact_id,
-        status="open",
-        priority="none",
-        team_id=inbox.team_id,
-        subject=(msg.subject or "")[:500],
-        thread_key=msg.thread_key,
-        channel=inbox.channel,
-        last_activity_at=now,
-        created_at=now,
-        updated_at=now,
-        message_count=1,
-        attributes={},
-        last_message_preview=preview,
-        waiting_since=now,
-    )
+    conv = new_conversation(inbox, contact_id, subject=msg.subject, thread_key=msg.thread_key, preview=preview, now=now)
     session.add(conv)
     await session.flush()
     return conv, True

@@ -14,19 +14,19 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import msgspec
 from sqlalchemy import select, tuple_
 
 from hub import events
+from hub.activity import inbound_events, new_conversation, record_inbound
 from hub.db import session_scope, utcnow
 from hub.events import DomainEvent
 from hub.inbound import Identity, InboundMessage, IngestResult
 from hub.locks import lock_key, xact_lock
-from hub.models import Contact, ContactIdentity, Conversation, Event, Message
+from hub.models import Contact, ContactIdentity, Conversation, Message
 from hub.outbound import InboxConfig
-from hub.schemas import conversation_out, message_out
+from hub.schemas import message_out
 
 log = logging.getLogger("hub.ingest.batch")
 MAX_BATCH = 128
@@ -221,7 +221,14 @@ async def _store(batch: list[Pending]) -> list[tuple[IngestResult, list[DomainEv
             ckey = (item.inbox.id, contact_id)
             found = by_thread.get(tkey) if item.msg.thread_key else by_contact.get(ckey)
             if found is None:
-                found = _new_conversation(item, contact_id, now)
+                found = new_conversation(
+                    item.inbox,
+                    contact_id,
+                    subject=item.msg.subject,
+                    thread_key=item.msg.thread_key,
+                    preview=item.text,
+                    now=now,
+                )
                 created_convs.append(found)
                 if item.msg.thread_key:
                     by_thread[tkey] = found
@@ -239,43 +246,9 @@ async def _store(batch: list[Pending]) -> list[tuple[IngestResult, list[DomainEv
             new_here = created and id(conv) not in first_seen
             first_seen.add(id(conv))
             text = item.text
-            prior_status = conv.status
-            reopened = not new_here and prior_status in ("resolved", "snoozed", "pending")
-            if not new_here:
-                conv.last_activity_at = now
-                conv.last_message_preview = text[:PREVIEW]
-                conv.message_count = conv.message_count + 1
-                if conv.waiting_since is None:
-                    conv.waiting_since = now
-                conv.updated_at = now
-            if reopened:
-                session.add(
-                    Event(
-                        kind="conversation.reopened",
-                        conversation_id=conv.id,
-                        contact_id=contact_id,
-                        inbox_id=item.inbox.id,
-                        actor_kind="contact",
-                        actor_id=contact_id,
-                        data={"from": prior_status},
-                        created_at=now,
-                    )
-                )
-                conv.status = "open"
-                conv.snoozed_until = None
-            if new_here:
-                session.add(
-                    Event(
-                        kind="conversation.created",
-                        conversation_id=conv.id,
-                        contact_id=contact_id,
-                        inbox_id=item.inbox.id,
-                        actor_kind="contact",
-                        actor_id=contact_id,
-                        data={"channel": item.inbox.channel},
-                        created_at=now,
-                    )
-                )
+            reopened = record_inbound(
+                session, conv, created=new_here, inbox=item.inbox, contact_id=contact_id, preview=text, now=now
+            )
             message = Message(
                 conversation_id=conv.id,
                 inbox_id=item.inbox.id,
@@ -296,20 +269,14 @@ async def _store(batch: list[Pending]) -> list[tuple[IngestResult, list[DomainEv
         await session.flush()
         for item, conv, new_here, contact_id, message, reopened, _text in rows:
             idx = batch.index(item)
-            base = {"inbox_id": item.inbox.id, "conversation_id": conv.id, "contact_id": contact_id}
-            conv_payload = msgspec.to_builtins(conversation_out(conv))
-            pending: list[DomainEvent] = []
-            if new_here:
-                pending.append(DomainEvent(name="conversation.created", data=conv_payload, **base))
-            msg_payload = msgspec.to_builtins(message_out(message))
-            pending.append(
-                DomainEvent(name="message.created", data={**msg_payload, "automated": item.msg.automated}, **base)
+            pending = inbound_events(
+                conv,
+                msgspec.to_builtins(message_out(message)),
+                created=new_here,
+                reopened=reopened,
+                automated=item.msg.automated,
+                contact_id=contact_id,
             )
-            if not new_here:
-                changes = ["status"] if reopened else []
-                pending.append(
-                    DomainEvent(name="conversation.updated", data={**conv_payload, "changed": changes}, **base)
-                )
             out[idx] = (
                 IngestResult(
                     message_id=message.id,
@@ -326,23 +293,3 @@ async def _store(batch: list[Pending]) -> list[tuple[IngestResult, list[DomainEv
             assert first is not None
             out[idx] = (msgspec.structs.replace(first[0], created=False, conversation_created=False), [])
     return [o for o in out if o is not None]
-
-
-def _new_conversation(item: Pending, contact_id: int, now: datetime) -> Conversation:
-    return Conversation(
-        inbox_id=item.inbox.id,
-        contact_id=contact_id,
-        status="open",
-        priority="none",
-        team_id=item.inbox.team_id,
-        subject=(item.msg.subject or "")[:500],
-        thread_key=item.msg.thread_key,
-        channel=item.inbox.channel,
-        last_activity_at=now,
-        created_at=now,
-        updated_at=now,
-        message_count=1,
-        attributes={},
-        last_message_preview=item.text[:PREVIEW],
-        waiting_since=now,
-    )
