@@ -17,6 +17,7 @@ from knowledge_base.search.synonyms import expansions
 
 CANDIDATE_BUDGET = 400
 CROWDED_CANDIDATES = 200
+DF_CAP = CANDIDATE_BUDGET * 5 // 2  # document counts stop here: beyond it a word is simply common
 DF_TTL_SECONDS = 60.0
 
 _df_cache: dict[tuple[str, str, str], tuple[float, int]] = {}

@@ -97,7 +97,8 @@ async def search(
 
 
 async def _dfs(session: AsyncSession, groups: list[str], locale: str) -> list[int]:
-    """Document counts per group (and the locale's total for "*total*"), uncached ones in one round trip."""
+    """Document counts per group (and the locale's total for "*total*"), uncached ones in one round trip.
+    Counts stop at DF_CAP: past it a word is common and that is all candidate selection and idf need."""
     url = str(getattr(session.bind, "url", ""))
     counts = [plan.cached_df((url, locale, g)) for g in groups]
     missing = [i for i, c in enumerate(counts) if c is None]
@@ -110,8 +111,8 @@ async def _dfs(session: AsyncSession, groups: list[str], locale: str) -> list[in
             else:
                 params[f"q{n}"] = groups[i]
                 parts.append(
-                    f"(SELECT count(*) FROM to_tsquery({CONFIG}, :q{n}) AS q, kb_search_docs "  # noqa: S608
-                    "WHERE locale = :locale AND tsv @@ q)"
+                    f"(SELECT count(*) FROM (SELECT 1 FROM to_tsquery({CONFIG}, :q{n}) AS q, kb_search_docs "  # noqa: S608
+                    f"WHERE locale = :locale AND tsv @@ q LIMIT {plan.DF_CAP}) AS m)"
                 )
         row = (await session.execute(text("SELECT " + ", ".join(parts)), params)).one()
         for n, i in enumerate(missing):

@@ -135,9 +135,8 @@ class SqliteReader:
         key = (self.path, "", group)
         count = plan.cached_df(key)
         if count is None:
-            count = int(
-                conn.execute("SELECT count(*) FROM kb_search_fts WHERE kb_search_fts MATCH ?", (group,)).fetchone()[0]
-            )
+            sql = "SELECT count(*) FROM (SELECT 1 FROM kb_search_fts WHERE kb_search_fts MATCH ? LIMIT ?)"
+            count = int(conn.execute(sql, (group, plan.DF_CAP)).fetchone()[0])
             plan.remember_df(key, count)
         return count
 
