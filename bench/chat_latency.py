@@ -65,10 +65,11 @@ async def connect_many(urls: list[str], batch: int = 100) -> list[Any]:
     return conns
 
 
-async def run(base: str, ws_base: str, inbox: Any, agent_tokens: list[str], idle: int, samples: int) -> None:
+async def run(
+    base: str, ws_base: str, inbox: Any, agent_tokens: list[str], idle: int, samples: int, active: int
+) -> None:
     from channels.chat import tokens as vt
 
-    active = 10
     visitor_tokens = [vt.issue(inbox.id, secrets.token_urlsafe(16)) for _ in range(idle + active)]
     t0 = time.perf_counter()
     idle_conns = await connect_many([f"{ws_base}/ws/widget?token={t}" for t in visitor_tokens[:idle]])
@@ -155,6 +156,7 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=1000)
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--active", type=int, default=10, help="visitors conversing at the same time")
     args = parser.parse_args()
     print(f"open files limit: {raise_fd_limit(args.idle * 2 + 500)}")
     with stack(args.stack) as st:
@@ -168,7 +170,9 @@ def main() -> None:
         with server(st) as srv:
             print(f"chat latency on {args.stack}: {args.idle} idle widgets, {args.agents} agents")
             ws_base = srv.url.replace("http://", "ws://")
-            asyncio.run(asyncio.wait_for(run(srv.url, ws_base, inbox, agent_tokens, args.idle, args.samples), 170))
+            asyncio.run(
+                asyncio.wait_for(run(srv.url, ws_base, inbox, agent_tokens, args.idle, args.samples, args.active), 170)
+            )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ class Limiter(Protocol):
         """Count one request; None when allowed, else seconds until the next one would be."""
         ...
 
+    async def hit_many(self, limits: tuple[tuple[str, int], ...]) -> list[float | None]: ...
+
     async def close(self) -> None: ...
 
 
@@ -40,6 +42,9 @@ class MemoryLimiter:
             self._prune(now)
         return None
 
+    async def hit_many(self, limits: tuple[tuple[str, int], ...]) -> list[float | None]:
+        return [await self.hit(key, per_minute) for key, per_minute in limits]
+
     def _prune(self, now: float) -> None:
         stale = [k for k, (_, last) in self._buckets.items() if now - last > 120]
         for k in stale:
@@ -59,16 +64,20 @@ class RedisLimiter:
         self._prefix = f"{namespace}:chat:rl:"
 
     async def hit(self, key: str, per_minute: int) -> float | None:
+        return (await self.hit_many(((key, per_minute),)))[0]
+
+    async def hit_many(self, limits: tuple[tuple[str, int], ...]) -> list[float | None]:
+        """Every key counted in one round trip."""
         now = time.time()
         window = int(now // self.WINDOW)
-        full = f"{self._prefix}{key}:{window}"
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.incr(full)
-        pipe.expire(full, self.WINDOW * 2)
-        count, _ = await pipe.execute()
-        if int(count) <= per_minute:
-            return None
-        return max(1.0, math.ceil((window + 1) * self.WINDOW - now))
+        pipe = self._redis.pipeline(transaction=False)
+        for key, _ in limits:
+            full = f"{self._prefix}{key}:{window}"
+            pipe.incr(full)
+            pipe.expire(full, self.WINDOW * 2)
+        replies = await pipe.execute()
+        wait = max(1.0, math.ceil((window + 1) * self.WINDOW - now))
+        return [None if int(replies[2 * i]) <= per_minute else wait for i, (_, per_minute) in enumerate(limits)]
 
     async def close(self) -> None:
         await self._redis.aclose()
@@ -96,5 +105,5 @@ async def close() -> None:
 
 async def check(settings: Settings | None, *limits: tuple[str, int]) -> float | None:
     """Count a request against every (key, per-minute) limit; the longest wait if any is exceeded."""
-    waits = [w for key, per_minute in limits if (w := await limiter(settings).hit(key, per_minute)) is not None]
+    waits = [w for w in await limiter(settings).hit_many(limits) if w is not None]
     return max(waits) if waits else None

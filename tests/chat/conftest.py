@@ -31,13 +31,16 @@ def mac(secret: str, value: str) -> str:
     return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
-async def start_session(base: str | httpx.AsyncClient, inbox: Inbox, **body: Any) -> dict[str, Any]:
+async def start_session(
+    base: str | httpx.AsyncClient, inbox: Inbox, origin: str | None = None, **body: Any
+) -> dict[str, Any]:
     payload = json.dumps({"inbox": inbox.public_token, **body})
+    headers = {"content-type": "text/plain", **({"origin": origin} if origin else {})}
     if isinstance(base, httpx.AsyncClient):
-        resp = await base.post("/api/v1/widget/session", content=payload, headers={"content-type": "text/plain"})
+        resp = await base.post("/api/v1/widget/session", content=payload, headers=headers)
     else:
         async with httpx.AsyncClient(base_url=base) as http:
-            resp = await http.post("/api/v1/widget/session", content=payload, headers={"content-type": "text/plain"})
+            resp = await http.post("/api/v1/widget/session", content=payload, headers=headers)
     assert resp.status_code == 200, resp.text
     data: dict[str, Any] = resp.json()
     return data

@@ -235,3 +235,28 @@ async def test_prechat_requires_configured_fields(client: httpx.AsyncClient) -> 
         assert linked is None
     again = await start_session(client, inbox, token=data["token"])
     assert again["needs_prechat"] is False
+
+
+async def test_signed_phone_links_the_sms_history_too(client: httpx.AsyncClient) -> None:
+    secret = "phone-" + unique()
+    inbox = await chat_inbox(secret)
+    sms_inbox = await make_inbox("sms")
+    phone = "+1415555" + str(1000 + int(unique("")[-3:], 16) % 8999).zfill(4)
+    sms = await ingest(
+        InboundMessage(inbox_id=sms_inbox.id, provider_id=unique("SM"), sender=Identity("phone", phone), text="hey")
+    )
+    email = f"{unique('sms')}@example.test"
+    body = {"identity": {"email": email, "phone": phone}, "identity_hmac": mac(secret, email)}
+    # an unsigned phone is kept as a detail only
+    unsigned = await start_session(client, inbox, **body)
+    assert (await service.visitor_from_token(unsigned["token"])).contact_id != sms.contact_id
+    signed = await start_session(client, inbox, **body, phone_hmac=mac(secret, phone))
+    visitor = await service.visitor_from_token(signed["token"])
+    async with session_scope() as session:
+        conv = await session.get(Conversation, sms.conversation_id)
+        assert conv is not None and conv.contact_id == visitor.contact_id  # the SMS thread is the same person's
+    bad = await client.post(
+        "/api/v1/widget/session",
+        content=json.dumps({"inbox": inbox.public_token, **body, "phone_hmac": mac("nope", phone)}),
+    )
+    assert bad.status_code == 403 and "phone" in bad.json()["detail"]

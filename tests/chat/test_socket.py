@@ -187,3 +187,30 @@ async def test_offline_visitor_leaves_an_email_over_the_socket(client, live_serv
         ok = await widget.recv("offline.ok")
         assert ok["mode"] == "chat"
         assert [f["text"] for f in widget.frames if f["type"] == "message" and f["client_id"] == "o1"] == ["Call me"]
+
+
+async def test_socket_refuses_sites_outside_allowed_origins(client, live_server) -> None:
+    inbox = await chat_inbox(allowed_origins=["https://shop.example"])
+    session = await start_session(live_server.url, inbox, origin="https://shop.example")
+    url = _widget_url(live_server, session["token"])
+    async with websockets.connect(url, origin="https://evil.example") as ws:  # type: ignore[arg-type]
+        frame = json.loads(await ws.recv())
+        assert frame["code"] == "origin_not_allowed"
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as info:
+            await ws.recv()
+        assert info.value.rcvd is not None and info.value.rcvd.code == 4403
+    async with websockets.connect(url, origin="https://shop.example") as raw:  # type: ignore[arg-type]
+        assert (await Widget(raw).recv("hello"))["online"] in (True, False)
+
+
+async def test_prechat_over_the_socket(client, live_server) -> None:
+    inbox = await chat_inbox(prechat_fields=[{"name": "name", "label": "Your name", "required": True}])
+    session = await start_session(live_server.url, inbox)
+    assert session["needs_prechat"] is True
+    async with websockets.connect(_widget_url(live_server, session["token"])) as raw:
+        widget = Widget(raw)
+        await widget.recv("history")
+        await widget.send(type="prechat", fields={})
+        assert "Your name" in (await widget.recv("error"))["detail"]
+        await widget.send(type="prechat", fields={"name": "Kim"})
+        assert (await widget.recv("prechat.ok"))["fields"] == {"name": "Kim"}
