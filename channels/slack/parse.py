@@ -115,6 +115,18 @@ def parse_event(payload: dict[str, Any], bot_user_id: str = "") -> SlackPost | N
     )
 
 
+def changed_user(payload: dict[str, Any]) -> tuple[str, str] | None:
+    """(team, user) of a `user_change` / `user_profile_changed` event: their cached profile is stale."""
+    event = payload.get("event")
+    if not isinstance(event, dict) or event.get("type") not in ("user_change", "user_profile_changed"):
+        return None
+    user = event.get("user")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+        return None
+    team = user.get("team_id") or payload.get("team_id")
+    return (team, user["id"]) if isinstance(team, str) else None
+
+
 def thread_key(post: SlackPost) -> str:
     if post.channel_type == "im":
         return post.channel

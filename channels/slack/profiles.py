@@ -47,5 +47,9 @@ async def lookup(settings: SlackInboxSettings, creds: SlackInboxCredentials, tea
     return profile
 
 
-def forget() -> None:
-    _cache.clear()
+def forget(api_host: str | None = None, team: str = "", user: str = "") -> None:
+    """Drop one cached profile (a `user_change` event says it changed), or all of them."""
+    if api_host is None:
+        _cache.clear()
+    else:
+        _cache.pop((api_host, team, user), None)

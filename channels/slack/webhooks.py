@@ -12,7 +12,7 @@ from litestar.params import Parameter
 from slack_sdk.signature import SignatureVerifier
 
 from channels.slack import files, profiles
-from channels.slack.parse import SlackPayloadError, challenge, decode, parse_event, to_inbound
+from channels.slack.parse import SlackPayloadError, challenge, changed_user, decode, parse_event, to_inbound
 from channels.slack.settings import Misconfigured, credentials_of, settings_of
 from hub.inboxes import UnknownInbox, get_inbox_config
 from hub.ingest import IngestRejected, ingest
@@ -81,6 +81,10 @@ async def slack_events(
         if kind == "url_verification":
             return {"challenge": challenge(payload)}
         if kind != "event_callback":
+            return {"ok": True, "stored": False}
+        changed = changed_user(payload)
+        if changed is not None:
+            profiles.forget(settings.api_host, *changed)
             return {"ok": True, "stored": False}
         post_ = parse_event(payload, settings.bot_user_id)
         if post_ is None:

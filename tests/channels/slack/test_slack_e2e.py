@@ -448,3 +448,23 @@ async def test_reply_with_a_file_is_uploaded_into_the_thread_and_retries_skip_th
     assert (final["channel_id"], final["thread_ts"]) == ("C0SUPPORT", top["event"]["ts"])
     uploaded = json.loads(final["files"])[0]["id"]
     assert slack.uploads[uploaded] == [pdf] and slack.upload_names[uploaded] == "guide.pdf"
+
+
+async def test_profile_change_refreshes_the_cached_profile(client, live_server, slack):
+    sl = await slack_inbox(live_server, slack)
+    user = user_id()
+    slack.add_user(user, "Old Name")
+    await sl.deliver(sl.event(user, "one"))
+    await sl.deliver(sl.event(user, "two"))
+    assert len(slack.matching("/users.info")) == 1  # cached
+    new_email = f"new-{secrets.token_hex(3)}@example.test"
+    slack.add_user(user, "New Name", new_email)
+    change = sl.event(user)
+    change["event"] = {"type": "user_change", "user": {"id": user, "team_id": sl.team, "profile": {}}}
+    assert (await sl.deliver(change)).json()["stored"] is False
+    third = sl.event(user, "three")
+    await sl.deliver(third)
+    assert len(slack.matching("/users.info")) == 2
+    msg = await stored(sl.inbox.id, f"C0SUPPORT:{third['event']['ts']}")
+    conv = await conversation(msg.conversation_id)
+    assert ("email", new_email) in await identities(conv.contact_id)
