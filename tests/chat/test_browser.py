@@ -101,3 +101,39 @@ async def test_visitor_chats_from_another_site_and_keeps_history(client, live_se
     assert await context.cookies(live_server.url) == []
     assert errors == []
     await context.close()
+
+
+async def test_visitor_uploads_a_file_and_leaves_an_email_when_nobody_is_online(
+    client, live_server, browser, host_site
+) -> None:
+    pages, origin = host_site
+    inbox = await chat_inbox(max_attachment_bytes=2000, offline_message="Nobody here right now; leave your email.")
+    await make_user("agent", inbox_ids=[inbox.id], availability="offline")
+    pages["away.html"] = PAGE.format(hub=live_server.url, token=inbox.public_token)
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{origin}/away.html")
+    await page.locator("#hub-chat-widget .launch").click()
+    offline = page.locator("#hub-chat-widget form.offline")
+    await offline.get_by_text("Nobody here right now").wait_for()
+    await offline.locator("input[name=email]").fill("visitor@example.test")
+    await offline.locator("textarea[name=text]").fill("Please email me the invoice.")
+    await offline.locator("button[type=submit]").click()
+    await page.locator("#hub-chat-widget .bar").get_by_text("We'll get back to you").wait_for()
+    await page.locator("#hub-chat-widget .m.in:not(.pending)").filter(has_text="the invoice").wait_for()
+
+    # a picture goes up as a message and comes back as an image; an oversize file gets the reason
+    png = bytes.fromhex(
+        "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005"
+        "0001ff89993d1d0000000049454e44ae426082"
+    )
+    file_input = page.locator("#hub-chat-widget input[type=file]")
+    await file_input.set_input_files({"name": "dot.png", "mimeType": "image/png", "buffer": png})
+    image = page.locator("#hub-chat-widget .m.in img[alt='dot.png']")
+    await image.wait_for(timeout=10_000)
+    assert await image.evaluate("img => img.complete && img.naturalWidth") == 1
+    await file_input.set_input_files(
+        {"name": "big.pdf", "mimeType": "application/pdf", "buffer": b"%PDF" + b"0" * 3000}
+    )
+    await page.locator("#hub-chat-widget .bar").get_by_text("send a smaller one").wait_for()
+    await context.close()
