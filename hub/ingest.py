@@ -53,6 +53,7 @@ async def ingest(msg: InboundMessage, *, max_attachment_bytes: int = 10_485_760)
             raise IngestRejected(
                 f"attachment {att.filename!r} is {size} bytes; the limit is {max_attachment_bytes} bytes"
             )
+    msg = _without_nul(msg)
     html = clean_html(msg.html) if msg.html else None
     text = msg.text or (html_to_text(html) if html else "")
     if _batcher is not None and eligible(msg):
@@ -61,6 +62,14 @@ async def ingest(msg: InboundMessage, *, max_attachment_bytes: int = 10_485_760)
 
 
 _batcher: Batcher | None = None
+
+
+def _without_nul(msg: InboundMessage) -> InboundMessage:
+    """NUL characters carry no meaning in a message and PostgreSQL text cannot hold them."""
+    fields = {"text": msg.text, "html": msg.html, "subject": msg.subject, "sender_name": msg.sender_name}
+    if not any(v and "\x00" in v for v in fields.values()):
+        return msg
+    return msgspec.structs.replace(msg, **{k: v.replace("\x00", "") if v else v for k, v in fields.items()})
 
 
 def enable_batching(enabled: bool = True) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import msgspec
@@ -35,11 +36,17 @@ class MeOut(msgspec.Struct):
 async def check_password(email: str, password: str) -> int | None:
     async with session_scope() as session:
         user = (await session.execute(select(User).where(User.email == email.strip().lower()))).scalar_one_or_none()
-        ok = verify_password(user.password_hash if user else None, password)
-        if user is None or not ok or not user.active:
+    # Argon2 is deliberately slow: verify off the event loop so sign-ins never stall other requests.
+    ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+    if user is None or not ok or not user.active:
+        return None
+    rehash = await asyncio.to_thread(hash_password, password) if needs_rehash(user.password_hash) else None
+    async with session_scope() as session:
+        user = await session.get(User, user.id)
+        if user is None:
             return None
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+        if rehash:
+            user.password_hash = rehash
         user.last_login_at = utcnow()
         return user.id
 

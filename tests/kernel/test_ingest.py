@@ -195,3 +195,19 @@ async def test_overlong_ids_are_rejected(client):
     inbox = await make_inbox("api")
     with pytest.raises(IngestRejected):
         await ingest(InboundMessage(inbox_id=inbox.id, provider_id="x" * 300, sender=Identity("external", "a")))
+
+
+async def test_nul_characters_are_dropped(client):
+    inbox = await make_inbox("api")
+    r = await ingest(
+        InboundMessage(
+            inbox_id=inbox.id,
+            provider_id="nul",
+            sender=Identity("external", unique("n")),
+            text="a\x00b",
+            subject="s\x00",
+            sender_name="N\x00",
+        )
+    )
+    async with session_scope() as s:
+        assert (await s.get(Message, r.message_id)).text == "ab"
