@@ -171,7 +171,7 @@ def main() -> None:
             print(f"chat latency on {args.stack}: {args.idle} idle widgets, {args.agents} agents")
             ws_base = srv.url.replace("http://", "ws://")
             asyncio.run(
-                asyncio.wait_for(run(srv.url, ws_base, inbox, agent_tokens, args.idle, args.samples, args.active), 170)
+                asyncio.wait_for(run(srv.url, ws_base, inbox, agent_tokens, args.idle, args.samples, args.active), 150)
             )
 
 
