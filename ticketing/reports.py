@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, Select, and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.db import is_postgres, sessionmaker
+from hub.db import get_engine, is_postgres, sessionmaker
 from hub.models import ConversationTag, Inbox, Team, User
 from ticketing.models import ConversationMetrics, ResponseMetric
 
@@ -207,9 +207,9 @@ async def _conversation_part(session: AsyncSession, q: ReportQuery, rows: dict[A
         return
     query = _filtered(select(key, *counters), m, q, m.created_at).group_by(key).order_by(key)
     counts: list[tuple[Any, int]] = []
-    for rec in (await session.execute(query)).all():
-        _fill_counters(rows.setdefault(rec[0], Row(rec[0])), rec[1:8])
-        counts.append((rec[0], int(rec[1])))
+    for counted in await _sqlite_rows(session, query):
+        _fill_counters(rows.setdefault(counted[0], Row(counted[0])), counted[1:8])
+        counts.append((counted[0], int(counted[1])))
     # SQLite: one scan for all four durations in group order, sliced by the counts above, then sorted and
     # interpolated per group in Python.
     columns = [getattr(m, name) for name in DURATIONS]
@@ -257,17 +257,27 @@ async def _sliced(
     return out
 
 
-async def _sqlite_rows(session: AsyncSession, query: Select[Any]) -> list[tuple[Any, ...]]:
-    """Plain tuples straight from the sqlite3 driver: at 100k rows, building SQLAlchemy Row objects costs more
-    than the query. Only used for these read-only report scans, whose parameters are dates, ids and strings."""
-    conn = await session.connection()
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    values = [_sqlite_param(params[name]) for name in compiled.positiontup or []]
-    raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection
-    rows = await driver.execute_fetchall(str(compiled), values)
-    return list(rows)
+async def _sqlite_rows(session: AsyncSession, query: Any) -> list[tuple[Any, ...]]:
+    """Plain tuples straight from the sqlite3 driver, on a pooled connection outside any transaction.
+
+    Building SQLAlchemy Row objects for 100k rows costs more than the query; and a session transaction would
+    begin with BEGIN IMMEDIATE (the kernel's writer lock), while these autocommit reads run beside writers
+    under WAL and never hold up ingest. Parameters here are only dates, ids and strings.
+    """
+    async with get_engine().connect() as conn:
+        compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        params = compiled.construct_params()
+        values = [_sqlite_param(params[name]) for name in compiled.positiontup or []]
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        rows = await driver.execute_fetchall(str(compiled), values)
+        return list(rows)
+
+
+async def _fetch(session: AsyncSession, query: Any) -> list[tuple[Any, ...]]:
+    if is_postgres(session):
+        return [tuple(r) for r in (await session.execute(query)).all()]
+    return await _sqlite_rows(session, query)
 
 
 def _sqlite_param(value: Any) -> Any:
@@ -332,14 +342,12 @@ async def _response_part(session: AsyncSession, q: ReportQuery, rows: dict[Any, 
 async def _labels(session: AsyncSession, group: str, keys: list[Any]) -> dict[Any, str]:
     ids = [k for k in keys if isinstance(k, int)]
     if group == "agent" and ids:
-        return {
-            i: n or e
-            for i, n, e in (await session.execute(select(User.id, User.name, User.email).where(User.id.in_(ids))))
-        }
+        rows = await _fetch(session, select(User.id, User.name, User.email).where(User.id.in_(ids)))
+        return {i: n or e for i, n, e in rows}
     if group == "team" and ids:
-        return dict((await session.execute(select(Team.id, Team.name).where(Team.id.in_(ids)))).tuples().all())
+        return {i: n for i, n in await _fetch(session, select(Team.id, Team.name).where(Team.id.in_(ids)))}
     if group == "inbox" and ids:
-        return dict((await session.execute(select(Inbox.id, Inbox.name).where(Inbox.id.in_(ids)))).tuples().all())
+        return {i: n for i, n in await _fetch(session, select(Inbox.id, Inbox.name).where(Inbox.id.in_(ids)))}
     return {}
 
 

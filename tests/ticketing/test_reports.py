@@ -267,3 +267,23 @@ async def test_subscribers_fill_the_metrics(client, jobs):
     assert 600 <= responses[1].seconds < 900 and responses[1].agent_id == agent.id
     assert row.resolutions == 1 and row.resolution_seconds >= row.first_response_seconds
     assert row.waiting_since is None
+
+
+async def test_sqlite_report_does_not_wait_for_a_writer(client, stack, scenario):
+    """On SQLite a report reads beside an open write transaction (WAL) instead of queueing behind it."""
+    import asyncio
+
+    if stack.is_pg:
+        pytest.skip("PostgreSQL readers never wait for writers")
+    from hub.db import sessionmaker
+    from hub.models import Team
+    from ticketing import reports
+
+    query = reports.ReportQuery.build(
+        datetime(2026, 3, 1).date(), datetime(2026, 3, 31).date(), "none", [scenario["a"].id]
+    )
+    async with session_scope() as session:
+        await session.execute(update(Team).where(Team.id == scenario["team"].id).values(description="busy"))
+        async with sessionmaker()() as reader:
+            report = await asyncio.wait_for(reports.run(reader, query), 10)
+    assert report["rows"][0]["conversations"] == 3
