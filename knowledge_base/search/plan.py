@@ -4,7 +4,8 @@ Words are folded and stopwords dropped (`base.query_terms`); each word becomes a
 last one also as a prefix, since it may be half-typed) OR its typo corrections OR its synonyms. Like
 Meilisearch's "frequency" matching strategy, the rarest groups *select* the candidates (at most
 `CANDIDATE_BUDGET` rows by document frequency) while every group still counts in the *ranking*; when even
-the rarest group is everywhere, candidates come from titles and descriptions.
+the rarest group is everywhere ("crowded"), candidates come from titles and descriptions (the newest
+`CROWDED_CANDIDATES` of them), and bodies are searched only if no title or description matches.
 """
 
 from __future__ import annotations
@@ -105,4 +106,5 @@ def drivers(dfs: list[int]) -> tuple[list[int], bool]:
 
 
 def idf(total: int, df: int) -> float:
-    return math.log(1 + (total - df + 0.5) / (df + 0.5))
+    """BM25's idf, never below a small positive weight (counts may be capped or a little stale)."""
+    return max(math.log(1 + (total - df + 0.5) / (df + 0.5)), 0.01)

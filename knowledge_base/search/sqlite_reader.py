@@ -80,14 +80,13 @@ class SqliteReader:
             params["match"] = " OR ".join(groups)
             params["floor"] = _floor(conn, "kb_search_head_fts", params["match"])
             rows = conn.execute(HEAD.format(category=category), params).fetchall()
-        if len(rows) < limit:
+        # Crowded: titles and descriptions answered; ranking thousands of bodies would not help.
+        if not rows:
             selected = " OR ".join(groups[i] for i in chosen)
             # `AND (every group)` adds no matches but lets bm25 score every word for the candidates.
             params["match"] = selected if len(chosen) == len(groups) else f"({selected}) AND ({' OR '.join(groups)})"
             params["floor"] = _floor(conn, "kb_search_fts", selected) if crowded else 0
-            found = conn.execute(FULL.format(category=category), params).fetchall()
-            seen = {r[0] for r in rows}
-            rows += [r for r in found if r[0] not in seen][: limit - len(rows)]
+            rows = conn.execute(FULL.format(category=category), params).fetchall()
         return [
             SearchHit(
                 article_id=int(r[0]),
