@@ -33,6 +33,10 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
 
 
+# Forward-only order of the delivery lifecycle; "failed" may follow anything.
+_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
+
+
 def configure(*, lease_seconds: int) -> None:
     global LEASE
     LEASE = timedelta(seconds=lease_seconds)
@@ -242,6 +246,8 @@ async def set_delivery_status(
         message = await session.get(Message, message_id)
         if message is None:
             return
+        if status in ("sent", "delivered", "read") and _RANK.get(message.status, 0) > _RANK[status]:
+            status = message.status  # a late "sent" never overwrites "delivered" (callbacks race the worker)
         message.status = status
         message.error = (f"{error} (code {code})" if code else error)[:1000] if error else None
         if provider_id:
