@@ -210,7 +210,7 @@ def main() -> None:
     n = min(args.max, limit - 1000)
     print(f"open files limit {limit}; target {n} connections per server; load average {os.getloadavg()[0]:.1f}")
     port = free_port()
-    base = subprocess.Popen([sys.executable, "-c", BASELINE, str(port)])
+    base = subprocess.Popen([sys.executable, "-c", BASELINE, str(port)], stderr=subprocess.DEVNULL)
     try:
         time.sleep(1.5)
         baseline = run(bench_baseline(port, base.pid, n, args.budget))
