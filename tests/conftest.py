@@ -76,6 +76,13 @@ async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
         await stop_services()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_client_cookies(request: pytest.FixtureRequest) -> None:
+    """The in-process client is shared by a stack's tests: no test inherits another's signed-in session."""
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").cookies.clear()
+
+
 class LiveServer:
     def __init__(self, stack: Stack, port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
         self.stack = stack
