@@ -228,7 +228,7 @@ def main() -> None:
         async def make() -> int:
             from tests.factories import make_inbox
 
-            inbox = await make_inbox("chat")
+            inbox = await make_inbox("chat", settings={"visitor_per_minute": 100_000, "ip_per_minute": 1_000_000})
             await db.dispose_engine()
             return inbox.id
 

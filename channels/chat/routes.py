@@ -67,7 +67,7 @@ async def widget_session(request: Request[Any, Any, Any]) -> Response[Any]:
         inbox = await service.chat_inbox(body.inbox)
         settings = service.chat_settings(inbox.settings)
         service.check_origin(settings, request.headers.get("origin"))
-        wait = await _limit(request, (f"session-ip:{_ip(request)}", settings.sessions_per_ip_per_minute))
+        wait = await _limit(request, (f"session-ip:{inbox.id}:{_ip(request)}", settings.sessions_per_ip_per_minute))
         if wait is not None:
             return _too_many(request, wait)
         result = await service.start_session(body, request.headers.get("origin"))
@@ -91,7 +91,9 @@ async def widget_upload(request: Request[Any, Any, Any]) -> Response[Any]:
         service.check_origin(visitor.settings, request.headers.get("origin"))
         s = visitor.settings
         wait = await _limit(
-            request, (f"v:{visitor.visitor_id}", s.visitor_per_minute), (f"ip:{_ip(request)}", s.ip_per_minute)
+            request,
+            (f"v:{visitor.visitor_id}", s.visitor_per_minute),
+            (f"ip:{visitor.inbox.id}:{_ip(request)}", s.ip_per_minute),
         )
         if wait is not None:
             return _too_many(request, wait)

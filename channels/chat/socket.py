@@ -220,7 +220,7 @@ class WidgetConnection:
         wait = await ratelimit.check(
             settings,
             (f"{kind}:{self.visitor.visitor_id}", s.visitor_per_minute * (2 if kind == "t" else 1)),
-            (f"ip:{self.ip}", s.ip_per_minute),
+            (f"ip:{self.visitor.inbox.id}:{self.ip}", s.ip_per_minute),
         )
         if wait is None:
             return False
@@ -320,10 +320,11 @@ def _settings_of(socket: WebSocket[Any, Any, Any]) -> Settings | None:
     return getattr(getattr(socket.app, "state", None), "settings", None)
 
 
-async def _refuse(socket: WebSocket[Any, Any, Any], exc: ChatError, code: int) -> None:
+async def _refuse(socket: WebSocket[Any, Any, Any], exc: ChatError, code: int, **extra: Any) -> None:
     await socket.accept()
     with contextlib.suppress(Exception):
-        await socket.send_text(_encode({"type": "error", "code": exc.code, "detail": exc.detail}).decode())
+        frame = {"type": "error", "code": exc.code, "detail": exc.detail, **extra}
+        await socket.send_text(_encode(frame).decode())
         await socket.close(code=code, reason=exc.detail[:120])
 
 
@@ -336,10 +337,21 @@ async def widget_socket(socket: WebSocket[Any, Any, Any]) -> None:
     except ChatError as exc:
         await _refuse(socket, exc, 4401 if exc.status == 401 else 4403 if exc.status == 403 else 4404)
         return
+    ip = socket.client.host if socket.client else "unknown"
+    s = visitor.settings
+    wait = await ratelimit.check(
+        _settings_of(socket),
+        (f"conn-v:{visitor.visitor_id}", s.visitor_per_minute),
+        (f"conn-ip:{visitor.inbox.id}:{ip}", s.ip_per_minute),
+    )
+    if wait is not None:
+        seconds = max(1, round(wait))
+        refusal = ChatError(f"Too many connections; reconnecting in {seconds} s.", status=429, code="rate_limited")
+        await _refuse(socket, refusal, 4429, retry_after=seconds)
+        return
     raw_after = socket.query_params.get("after")
     after = int(raw_after) if raw_after and raw_after.isdigit() else None
     settings = _settings_of(socket)
-    ip = socket.client.host if socket.client else "unknown"
     await socket.accept()
     conn = WidgetConnection(socket, visitor, ip)
     try:

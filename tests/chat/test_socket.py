@@ -214,3 +214,18 @@ async def test_prechat_over_the_socket(client, live_server) -> None:
         assert "Your name" in (await widget.recv("error"))["detail"]
         await widget.send(type="prechat", fields={"name": "Kim"})
         assert (await widget.recv("prechat.ok"))["fields"] == {"name": "Kim"}
+
+
+async def test_reconnect_storm_is_limited_per_visitor(client, live_server) -> None:
+    inbox = await chat_inbox(visitor_per_minute=2)
+    session = await start_session(live_server.url, inbox)
+    url = _widget_url(live_server, session["token"])
+    for _ in range(2):
+        async with websockets.connect(url) as raw:
+            await Widget(raw).recv("history")
+    async with websockets.connect(url) as ws:
+        frame = json.loads(await ws.recv())
+        assert frame["code"] == "rate_limited" and frame["retry_after"] >= 1
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as info:
+            await ws.recv()
+        assert info.value.rcvd is not None and info.value.rcvd.code == 4429

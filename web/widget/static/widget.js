@@ -158,8 +158,8 @@ label{font-size:12px;color:#444}.attach{background:none;border:0;cursor:pointer;
       ws = null;
       if (ev.code === 4401) { store.set({ token: null }); start(); return; }
       if (ev.code === 4403 || ev.code === 4404) return;
-      notice("Reconnecting…");
-      setTimeout(connect, Math.min(15000, 500 * 2 ** retry++));
+      if (ev.code !== 4429) notice("Reconnecting…");
+      setTimeout(connect, ev.code === 4429 ? 10000 : Math.min(15000, 500 * 2 ** retry++));
     };
   }
   function onFrame(f) {
