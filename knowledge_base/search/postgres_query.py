@@ -72,7 +72,7 @@ async def search(
         params[f"w{i}"] = plan.idf(total, df)
     rows: list[Any] = []
     if crowded:
-        params["drivers"] = " | ".join(groups)
+        params["drivers"] = " | ".join(groups[i] for i in chosen)
         rows = list((await session.execute(text(_search_sql(len(groups), category, "tsv_head", True)), params)).all())
     # Crowded: titles and descriptions answered; reading the bodies of thousands of rows would not help.
     if not rows:

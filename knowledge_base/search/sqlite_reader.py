@@ -77,8 +77,9 @@ class SqliteReader:
         if crowded:
             # Every word is common: rank titles and descriptions (small doclists) by all the words, and
             # only the newest matches, which bounds the work.
-            params["match"] = " OR ".join(groups)
-            params["floor"] = _floor(conn, "kb_search_head_fts", params["match"])
+            selected = " OR ".join(groups[i] for i in chosen)
+            params["match"] = f"({selected}) AND ({' OR '.join(groups)})" if len(chosen) < len(groups) else selected
+            params["floor"] = _floor(conn, "kb_search_head_fts", selected)
             rows = conn.execute(HEAD.format(category=category), params).fetchall()
         # Crowded: titles and descriptions answered; ranking thousands of bodies would not help.
         if not rows:
