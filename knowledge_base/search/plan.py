@@ -18,6 +18,7 @@ from knowledge_base.search.synonyms import expansions
 
 CANDIDATE_BUDGET = 400
 CROWDED_CANDIDATES = 200
+DENSE_SHARE = 0.05  # a word in at least this share of rows is found quickly by walking the newest rows
 DF_CAP = CANDIDATE_BUDGET * 5 // 2  # document counts stop here: beyond it a word is simply common
 DF_TTL_SECONDS = 60.0
 

@@ -28,7 +28,7 @@ def config_for(locale: str) -> str:
     return CONFIGS.get(locale.split("-", 1)[0], "simple")
 
 
-def _search_sql(groups: int, category: str, column: str, capped: bool) -> str:
+def _search_sql(groups: int, category: str, column: str, capped: bool, dense: bool = False) -> str:
     """Word tsqueries are bound parameters; only their number varies. The candidates' tsquery is inline so
     the planner sees its selectivity (and uses the GIN index). Candidates are collected in a CTE so
     each row's tsvector is read once, then scored per word. When every word is common (`capped`), only
@@ -37,7 +37,9 @@ def _search_sql(groups: int, category: str, column: str, capped: bool) -> str:
     score = " + ".join(f"CAST(:w{i} AS float8) * ts_rank(c.v, q{i}, 32)" for i in range(groups))
     # `article_id + 0`: take the newest matches from the GIN bitmap, never by walking the primary key
     # backwards through rows that do not match (which a misestimated prefix query can make very slow).
-    focus = f"ORDER BY d.article_id + 0 DESC LIMIT {plan.CROWDED_CANDIDATES}" if capped else ""
+    # `dense`: the word is in a large share of all rows, so walking the newest rows finds enough at once.
+    order = "d.article_id DESC" if dense else "d.article_id + 0 DESC"
+    focus = f"ORDER BY {order} LIMIT {plan.CROWDED_CANDIDATES}" if capped else ""
     candidates = f"kb_search_docs d WHERE d.{column} @@ to_tsquery({CONFIG}, :drivers)"
     return f"""
 WITH c AS MATERIALIZED (
@@ -77,7 +79,9 @@ async def search(
     # Crowded: titles and descriptions answered; reading the bodies of thousands of rows would not help.
     if not rows:
         params["drivers"] = " | ".join(groups[i] for i in chosen)
-        found = (await session.execute(text(_search_sql(len(groups), category, "tsv", crowded)), params)).all()
+        dense = crowded and min(dfs[i] for i in chosen) >= total * plan.DENSE_SHARE
+        sql = _search_sql(len(groups), category, "tsv", crowded, dense)
+        found = (await session.execute(text(sql), params)).all()
         rows = list(found)
     return [
         SearchHit(
