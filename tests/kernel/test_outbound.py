@@ -111,7 +111,7 @@ async def test_queued_reply_survives_a_crash_before_sending(client, stack, tmp_p
     mid = await _reply(resp.json()["conversation_id"], enqueue=False)  # committed, never enqueued
     server = start_server(stack, tmp_path)
     try:
-        await wait_for(lambda: double.delivered, timeout=30)
+        await wait_for(lambda: double.delivered, timeout=90)
     finally:
         server.stop()
     assert len(double.delivered) == 1
