@@ -9,6 +9,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, Parameter
 
+from hub.api.params import MAX_ID, id_param
 from hub.auth.guards import requires_agent, requires_manager
 from hub.auth.principal import Principal
 from hub.inboxes import UnknownInbox, get_inbox_config
@@ -31,6 +32,8 @@ from knowledge_base.search import SearchHit
 LOCALE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 LocaleParam = Annotated[str, Parameter(pattern=LOCALE_PATTERN, max_length=16, description="e.g. en, fr, pt-BR")]
 QueryParam = Annotated[str, Parameter(max_length=200, description="What the reader typed")]
+ArticleId = Annotated[int, id_param("article")]
+CategoryId = Annotated[int, id_param("category")]
 
 
 def base_url(request: Request[Any, Any, Any]) -> str:
@@ -71,12 +74,12 @@ class CategoryController(Controller):
 
     @patch("/{category_id:int}", guards=[requires_manager])
     async def update_category(
-        self, category_id: int, data: Annotated[CategoryPatch, Body(title="Changes")]
+        self, category_id: CategoryId, data: Annotated[CategoryPatch, Body(title="Changes")]
     ) -> CategoryOut:
         return await service.update_category(category_id, data)
 
     @delete("/{category_id:int}", guards=[requires_manager])
-    async def delete_category(self, category_id: int) -> None:
+    async def delete_category(self, category_id: CategoryId) -> None:
         """Articles in it stay, without a category."""
         await service.delete_category(category_id)
 
@@ -91,9 +94,11 @@ class ArticleController(Controller):
         self,
         request: Request[Principal, Any, Any],
         locale: Annotated[str | None, Parameter(pattern=LOCALE_PATTERN, max_length=16)] = None,
-        category_id: Annotated[int | None, Parameter(ge=1)] = None,
+        category_id: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
         status: Annotated[str | None, Parameter(pattern="^(draft|published)$")] = None,
-        cursor: Annotated[int | None, Parameter(ge=1, description="next_cursor of the previous page")] = None,
+        cursor: Annotated[
+            int | None, Parameter(ge=1, le=MAX_ID, description="next_cursor of the previous page")
+        ] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> ArticleList:
         items, next_cursor = await service.list_articles(
@@ -110,33 +115,33 @@ class ArticleController(Controller):
         return await service.create_article(data, request.user.id, base_url(request))
 
     @get("/{article_id:int}")
-    async def get_article(self, request: Request[Principal, Any, Any], article_id: int) -> ArticleOut:
+    async def get_article(self, request: Request[Principal, Any, Any], article_id: ArticleId) -> ArticleOut:
         return await service.get_article(article_id, base_url(request))
 
     @patch("/{article_id:int}", guards=[requires_manager])
     async def update_article(
         self,
         request: Request[Principal, Any, Any],
-        article_id: int,
+        article_id: ArticleId,
         data: Annotated[ArticlePatch, Body(title="Draft changes")],
     ) -> ArticleOut:
         """Edits the draft; readers keep seeing the published version until the next publish."""
         return await service.update_article(article_id, data, base_url(request))
 
     @post("/{article_id:int}/publish", guards=[requires_manager], status_code=200)
-    async def publish(self, request: Request[Principal, Any, Any], article_id: int) -> ArticleOut:
+    async def publish(self, request: Request[Principal, Any, Any], article_id: ArticleId) -> ArticleOut:
         return await service.publish_article(article_id, request.user.id, base_url(request))
 
     @post("/{article_id:int}/unpublish", guards=[requires_manager], status_code=200)
-    async def unpublish(self, request: Request[Principal, Any, Any], article_id: int) -> ArticleOut:
+    async def unpublish(self, request: Request[Principal, Any, Any], article_id: ArticleId) -> ArticleOut:
         return await service.unpublish_article(article_id, base_url(request))
 
     @delete("/{article_id:int}", guards=[requires_manager])
-    async def delete_article(self, article_id: int) -> None:
+    async def delete_article(self, article_id: ArticleId) -> None:
         await service.delete_article(article_id)
 
     @get("/{article_id:int}/versions")
-    async def versions(self, article_id: int) -> list[VersionOut]:
+    async def versions(self, article_id: ArticleId) -> list[VersionOut]:
         return [
             VersionOut(
                 number=v.number,
@@ -162,7 +167,7 @@ class KbToolsController(Controller):
         request: Request[Principal, Any, Any],
         q: QueryParam,
         locale: LocaleParam = "en",
-        category_id: Annotated[int | None, Parameter(ge=1)] = None,
+        category_id: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
         limit: Annotated[int, Parameter(ge=1, le=50)] = 10,
     ) -> SearchOut:
         hits = await finder.search(q, locale=locale, category_id=category_id, limit=limit, source="agent")
@@ -172,7 +177,7 @@ class KbToolsController(Controller):
     async def suggest(
         self,
         request: Request[Principal, Any, Any],
-        conversation_id: Annotated[int, Parameter(ge=1)],
+        conversation_id: Annotated[int, id_param("conversation")],
         locale: LocaleParam = "en",
         limit: Annotated[int, Parameter(ge=1, le=20)] = 5,
     ) -> SearchOut:
@@ -201,7 +206,7 @@ async def help_search(
     request: Request[Any, Any, Any],
     q: QueryParam,
     locale: LocaleParam = "en",
-    category_id: Annotated[int | None, Parameter(ge=1)] = None,
+    category_id: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Parameter(ge=1, le=50)] = 10,
 ) -> SearchOut:
     """Public search over published articles (what the help center's search box uses)."""

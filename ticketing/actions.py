@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -17,6 +17,7 @@ from hub import dispatch
 from hub.db import session_scope, utcnow
 from hub.models import Contact, Inbox, User
 from ticketing import service
+from ticketing.inputs import NO_NUL, Id, LongText, Minutes, Word, find_nul
 from ticketing.service import Actor, ChangeRejected, Outbox
 
 ActionType = Literal[
@@ -37,17 +38,17 @@ ActionType = Literal[
 
 class Action(msgspec.Struct, forbid_unknown_fields=True):
     type: ActionType
-    team_id: int | None = None
-    user_id: int | None = None
-    priority: str | None = None
-    tag: str | None = None
-    status: str | None = None
-    snooze_minutes: int | None = None
-    policy_id: int | None = None
-    text: str | None = None
-    canned_id: int | None = None
-    url: str | None = None
-    secret: str | None = None
+    team_id: Id | None = None
+    user_id: Id | None = None
+    priority: Word | None = None
+    tag: Word | None = None
+    status: Word | None = None
+    snooze_minutes: Minutes | None = None
+    policy_id: Id | None = None
+    text: LongText | None = None
+    canned_id: Id | None = None
+    url: Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL)] | None = None
+    secret: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
 
 class ActionError(ValueError):
@@ -67,6 +68,8 @@ def validate_actions(raw: list[dict[str, Any]], *, allow_webhook: bool = False) 
         "webhook": "url",
     }
     for i, item in enumerate(raw):
+        if find_nul(item):
+            raise ActionError(f"action {i + 1}: remove the NUL character (\\u0000); text cannot hold it")
         try:
             action = msgspec.convert(item, Action)
         except msgspec.ValidationError as exc:

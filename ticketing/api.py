@@ -12,6 +12,7 @@ from litestar.params import Body, Parameter
 from sqlalchemy import select
 
 from hub import events
+from hub.api.params import MAX_ID, id_param
 from hub.auth.guards import requires_admin, requires_agent, requires_manager
 from hub.auth.principal import Principal
 from hub.db import session_scope
@@ -20,6 +21,7 @@ from hub.models import Conversation, Team, User
 from ticketing import assignment, canned, live, reports, routing, service, sla
 from ticketing.actions import run_actions, validate_actions
 from ticketing.business_hours import parse_schedule
+from ticketing.inputs import NO_NUL, Id, LongText, Name, Position, Seconds, Shortcut, Title, Word, ZoneName
 from ticketing.models import (
     AutomationRule,
     BusinessHours,
@@ -33,6 +35,15 @@ from ticketing.rules import validate_conditions
 from ticketing.service import Actor, ChangeRejected
 
 AnyRequest = Request[Principal, Any, Any]
+ConversationId = Annotated[int, id_param("conversation")]
+RuleId = Annotated[int, id_param("rule")]
+HoursId = Annotated[int, id_param("business hours")]
+PolicyId = Annotated[int, id_param("SLA policy")]
+CannedId = Annotated[int, id_param("canned response")]
+MacroId = Annotated[int, id_param("macro")]
+TeamId = Annotated[int, id_param("team")]
+UserId = Annotated[int, id_param("user")]
+IdList = list[Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]] | None
 
 
 def actor_of(request: AnyRequest) -> Actor:
@@ -58,7 +69,7 @@ def _patch(row: Any, data: msgspec.Struct, fields: tuple[str, ...]) -> None:
 
 
 class MergeIn(msgspec.Struct, forbid_unknown_fields=True):
-    other_id: int
+    other_id: Id
 
 
 class SnoozeIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -66,7 +77,7 @@ class SnoozeIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PolicyIn(msgspec.Struct, forbid_unknown_fields=True):
-    policy_id: int
+    policy_id: Id
 
 
 class ConversationWorkflowController(Controller):
@@ -76,7 +87,10 @@ class ConversationWorkflowController(Controller):
 
     @post("/{conversation_id:int}/merge", status_code=200)
     async def merge(
-        self, request: AnyRequest, conversation_id: int, data: Annotated[MergeIn, Body(title="Conversation to merge")]
+        self,
+        request: AnyRequest,
+        conversation_id: ConversationId,
+        data: Annotated[MergeIn, Body(title="Conversation to merge")],
     ) -> dict[str, Any]:
         """Move the other conversation's messages and timeline here and close it (same contact only)."""
         await visible_conversation(request, conversation_id)
@@ -85,7 +99,10 @@ class ConversationWorkflowController(Controller):
 
     @post("/{conversation_id:int}/snooze", status_code=200)
     async def snooze(
-        self, request: AnyRequest, conversation_id: int, data: Annotated[SnoozeIn, Body(title="Wake-up time")]
+        self,
+        request: AnyRequest,
+        conversation_id: ConversationId,
+        data: Annotated[SnoozeIn, Body(title="Wake-up time")],
     ) -> dict[str, Any]:
         """Snooze until a moment (UTC ISO 8601); a scheduled job reopens it then."""
         await visible_conversation(request, conversation_id)
@@ -94,7 +111,7 @@ class ConversationWorkflowController(Controller):
         return {"conversation_id": conversation_id, "status": "snoozed", "snoozed_until": until.isoformat()}
 
     @get("/{conversation_id:int}/sla")
-    async def sla_clocks(self, request: AnyRequest, conversation_id: int) -> list[dict[str, Any]]:
+    async def sla_clocks(self, request: AnyRequest, conversation_id: ConversationId) -> list[dict[str, Any]]:
         """The conversation's SLA targets: running, met, breached or cancelled."""
         await visible_conversation(request, conversation_id)
         async with session_scope() as session:
@@ -102,7 +119,7 @@ class ConversationWorkflowController(Controller):
 
     @put("/{conversation_id:int}/sla", guards=[requires_manager], status_code=200)
     async def set_sla(
-        self, request: AnyRequest, conversation_id: int, data: Annotated[PolicyIn, Body(title="SLA policy")]
+        self, request: AnyRequest, conversation_id: ConversationId, data: Annotated[PolicyIn, Body(title="SLA policy")]
     ) -> list[dict[str, Any]]:
         await visible_conversation(request, conversation_id)
         async with session_scope() as session:
@@ -117,21 +134,21 @@ class ConversationWorkflowController(Controller):
 
 
 class RuleIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
+    name: Name
     conditions: list[dict[str, Any]] = msgspec.field(default_factory=list)
     actions: list[dict[str, Any]] = msgspec.field(default_factory=list)
-    match: str = "all"
-    position: int = 0
+    match: Word = "all"
+    position: Position = 0
     enabled: bool = True
     stop: bool = True
 
 
 class RulePatch(msgspec.Struct, forbid_unknown_fields=True):
-    name: str | msgspec.UnsetType = msgspec.UNSET
+    name: Name | msgspec.UnsetType = msgspec.UNSET
     conditions: list[dict[str, Any]] | msgspec.UnsetType = msgspec.UNSET
     actions: list[dict[str, Any]] | msgspec.UnsetType = msgspec.UNSET
-    match: str | msgspec.UnsetType = msgspec.UNSET
-    position: int | msgspec.UnsetType = msgspec.UNSET
+    match: Word | msgspec.UnsetType = msgspec.UNSET
+    position: Position | msgspec.UnsetType = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
     stop: bool | msgspec.UnsetType = msgspec.UNSET
 
@@ -188,7 +205,7 @@ class RoutingRuleController(Controller):
             return routing_out(row)
 
     @get("/{rule_id:int}")
-    async def get_rule(self, rule_id: int) -> dict[str, Any]:
+    async def get_rule(self, rule_id: RuleId) -> dict[str, Any]:
         async with session_scope() as session:
             row = await session.get(RoutingRule, rule_id)
             if row is None:
@@ -196,7 +213,7 @@ class RoutingRuleController(Controller):
             return routing_out(row)
 
     @patch("/{rule_id:int}")
-    async def update_rule(self, rule_id: int, data: Annotated[RulePatch, Body(title="Changes")]) -> dict[str, Any]:
+    async def update_rule(self, rule_id: RuleId, data: Annotated[RulePatch, Body(title="Changes")]) -> dict[str, Any]:
         _check_match(data.match)
         async with session_scope() as session:
             row = await session.get(RoutingRule, rule_id)
@@ -211,7 +228,7 @@ class RoutingRuleController(Controller):
             return routing_out(row)
 
     @delete("/{rule_id:int}", status_code=204)
-    async def delete_rule(self, rule_id: int) -> None:
+    async def delete_rule(self, rule_id: RuleId) -> None:
         async with session_scope() as session:
             row = await session.get(RoutingRule, rule_id)
             if row is None:
@@ -219,7 +236,7 @@ class RoutingRuleController(Controller):
             await session.delete(row)
 
     @post("/apply/{conversation_id:int}", status_code=200, guards=[requires_agent])
-    async def apply_rules(self, request: AnyRequest, conversation_id: int) -> dict[str, Any]:
+    async def apply_rules(self, request: AnyRequest, conversation_id: ConversationId) -> dict[str, Any]:
         """Evaluate the rules on an existing conversation now (its latest customer message)."""
         await visible_conversation(request, conversation_id)
         fired = await routing.evaluate(conversation_id)
@@ -230,10 +247,10 @@ class RoutingRuleController(Controller):
 
 
 class HoursIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    time_zone: str = "UTC"
-    weekly: dict[str, list[list[str]]] = msgspec.field(default_factory=dict)
-    holidays: list[str] = msgspec.field(default_factory=list)
+    name: Name
+    time_zone: ZoneName = "UTC"
+    weekly: dict[Word, list[list[Word]]] = msgspec.field(default_factory=dict)
+    holidays: list[Word] = msgspec.field(default_factory=list)
     is_default: bool = False
 
 
@@ -279,7 +296,7 @@ class BusinessHoursController(Controller):
 
     @put("/{hours_id:int}")
     async def replace_hours(
-        self, hours_id: int, data: Annotated[HoursIn, Body(title="Business hours")]
+        self, hours_id: HoursId, data: Annotated[HoursIn, Body(title="Business hours")]
     ) -> dict[str, Any]:
         parse_schedule(data.time_zone, dict(data.weekly), data.holidays)
         async with session_scope() as session:
@@ -292,7 +309,7 @@ class BusinessHoursController(Controller):
             return hours_out(row)
 
     @delete("/{hours_id:int}", status_code=204)
-    async def delete_hours(self, hours_id: int) -> None:
+    async def delete_hours(self, hours_id: HoursId) -> None:
         async with session_scope() as session:
             row = await session.get(BusinessHours, hours_id)
             if row is None:
@@ -301,13 +318,13 @@ class BusinessHoursController(Controller):
 
 
 class PolicyBody(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    first_response_seconds: int | None = None
-    next_response_seconds: int | None = None
-    resolution_seconds: int | None = None
-    business_hours_id: int | None = None
+    name: Name
+    first_response_seconds: Seconds | None = None
+    next_response_seconds: Seconds | None = None
+    resolution_seconds: Seconds | None = None
+    business_hours_id: Id | None = None
     warn_ratio: float = 0.8
-    inbox_id: int | None = None
+    inbox_id: Id | None = None
     is_default: bool = False
     active: bool = True
 
@@ -361,7 +378,7 @@ class SlaPolicyController(Controller):
 
     @put("/{policy_id:int}")
     async def replace_policy(
-        self, policy_id: int, data: Annotated[PolicyBody, Body(title="SLA policy")]
+        self, policy_id: PolicyId, data: Annotated[PolicyBody, Body(title="SLA policy")]
     ) -> dict[str, Any]:
         await _check_policy(data)
         async with session_scope() as session:
@@ -374,7 +391,7 @@ class SlaPolicyController(Controller):
             return policy_out(row)
 
     @delete("/{policy_id:int}", status_code=204)
-    async def delete_policy(self, policy_id: int) -> None:
+    async def delete_policy(self, policy_id: PolicyId) -> None:
         async with session_scope() as session:
             row = await session.get(SlaPolicy, policy_id)
             if row is None:
@@ -386,15 +403,15 @@ class SlaPolicyController(Controller):
 
 
 class CannedIn(msgspec.Struct, forbid_unknown_fields=True):
-    shortcut: str
-    body: str
-    title: str = ""
+    shortcut: Shortcut
+    body: LongText
+    title: Title = ""
 
 
 class CannedPatch(msgspec.Struct, forbid_unknown_fields=True):
-    shortcut: str | msgspec.UnsetType = msgspec.UNSET
-    title: str | msgspec.UnsetType = msgspec.UNSET
-    body: str | msgspec.UnsetType = msgspec.UNSET
+    shortcut: Shortcut | msgspec.UnsetType = msgspec.UNSET
+    title: Title | msgspec.UnsetType = msgspec.UNSET
+    body: LongText | msgspec.UnsetType = msgspec.UNSET
 
 
 class CannedController(Controller):
@@ -406,9 +423,11 @@ class CannedController(Controller):
     async def search_canned(
         self,
         request: AnyRequest,
-        q: Annotated[str, Parameter(description="Matches shortcut, title or body")] = "",
+        q: Annotated[
+            str, Parameter(max_length=200, pattern=NO_NUL, description="Matches shortcut, title or body")
+        ] = "",
         conversation_id: Annotated[
-            int | None, Parameter(description="Fill in the variables for this conversation")
+            int | None, Parameter(ge=1, le=MAX_ID, description="Fill in the variables for this conversation")
         ] = None,
     ) -> list[dict[str, Any]]:
         """For the reply box: matching responses, with `rendered` text when a conversation is given."""
@@ -442,7 +461,7 @@ class CannedController(Controller):
 
     @patch("/{canned_id:int}", guards=[requires_manager])
     async def update_canned(
-        self, canned_id: int, data: Annotated[CannedPatch, Body(title="Changes")]
+        self, canned_id: CannedId, data: Annotated[CannedPatch, Body(title="Changes")]
     ) -> dict[str, Any]:
         if data.body is not msgspec.UNSET:
             unknown = canned.unknown_variables(data.body)
@@ -465,7 +484,7 @@ class CannedController(Controller):
             return canned.describe(row)
 
     @delete("/{canned_id:int}", status_code=204, guards=[requires_manager])
-    async def delete_canned(self, canned_id: int) -> None:
+    async def delete_canned(self, canned_id: CannedId) -> None:
         async with session_scope() as session:
             row = await session.get(CannedResponse, canned_id)
             if row is None:
@@ -474,7 +493,7 @@ class CannedController(Controller):
 
 
 class MacroIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
+    name: Name
     actions: list[dict[str, Any]]
 
 
@@ -504,7 +523,7 @@ class MacroController(Controller):
             return macro_out(row)
 
     @put("/{macro_id:int}", guards=[requires_manager])
-    async def replace_macro(self, macro_id: int, data: Annotated[MacroIn, Body(title="Macro")]) -> dict[str, Any]:
+    async def replace_macro(self, macro_id: MacroId, data: Annotated[MacroIn, Body(title="Macro")]) -> dict[str, Any]:
         actions = validate_actions(data.actions)
         if not actions:
             raise ChangeRejected("A macro needs at least one action.")
@@ -517,7 +536,7 @@ class MacroController(Controller):
             return macro_out(row)
 
     @delete("/{macro_id:int}", status_code=204, guards=[requires_manager])
-    async def delete_macro(self, macro_id: int) -> None:
+    async def delete_macro(self, macro_id: MacroId) -> None:
         async with session_scope() as session:
             row = await session.get(Macro, macro_id)
             if row is None:
@@ -525,7 +544,9 @@ class MacroController(Controller):
             await session.delete(row)
 
     @post("/{macro_id:int}/run/{conversation_id:int}", status_code=200)
-    async def run_macro(self, request: AnyRequest, macro_id: int, conversation_id: int) -> dict[str, Any]:
+    async def run_macro(
+        self, request: AnyRequest, macro_id: MacroId, conversation_id: ConversationId
+    ) -> dict[str, Any]:
         """Run every action of the macro on the conversation, in one transaction."""
         await visible_conversation(request, conversation_id)
         async with session_scope() as session:
@@ -541,18 +562,18 @@ class MacroController(Controller):
 
 
 class AutomationIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    event: str
+    name: Name
+    event: Word
     actions: list[dict[str, Any]]
     conditions: list[dict[str, Any]] = msgspec.field(default_factory=list)
-    match: str = "all"
+    match: Word = "all"
     enabled: bool = True
 
 
 class AutomationPatch(msgspec.Struct, forbid_unknown_fields=True):
-    name: str | msgspec.UnsetType = msgspec.UNSET
+    name: Name | msgspec.UnsetType = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
-    match: str | msgspec.UnsetType = msgspec.UNSET
+    match: Word | msgspec.UnsetType = msgspec.UNSET
     conditions: list[dict[str, Any]] | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -610,7 +631,7 @@ class AutomationController(Controller):
 
     @patch("/{rule_id:int}", guards=[requires_admin])
     async def update_automation(
-        self, rule_id: int, data: Annotated[AutomationPatch, Body(title="Changes")]
+        self, rule_id: RuleId, data: Annotated[AutomationPatch, Body(title="Changes")]
     ) -> dict[str, Any]:
         """Rename, switch on/off or change the conditions; to change actions, create a new rule."""
         _check_match(data.match)
@@ -625,7 +646,7 @@ class AutomationController(Controller):
             return automation_out(row)
 
     @delete("/{rule_id:int}", status_code=204, guards=[requires_admin])
-    async def delete_automation(self, rule_id: int) -> None:
+    async def delete_automation(self, rule_id: RuleId) -> None:
         async with session_scope() as session:
             row = await session.get(AutomationRule, rule_id)
             if row is None:
@@ -633,7 +654,7 @@ class AutomationController(Controller):
             await session.delete(row)
 
     @get("/{rule_id:int}/deliveries")
-    async def deliveries(self, rule_id: int) -> list[dict[str, Any]]:
+    async def deliveries(self, rule_id: RuleId) -> list[dict[str, Any]]:
         """The rule's recent webhook deliveries and their outcome."""
         async with session_scope() as session:
             rows = (
@@ -663,11 +684,11 @@ class AutomationController(Controller):
 
 
 class ModeIn(msgspec.Struct, forbid_unknown_fields=True):
-    mode: str
+    mode: Word
 
 
 class AvailabilityIn(msgspec.Struct, forbid_unknown_fields=True):
-    availability: str
+    availability: Word
 
 
 class AssignmentController(Controller):
@@ -676,13 +697,13 @@ class AssignmentController(Controller):
     guards = [requires_agent]
 
     @get("/teams/{team_id:int}/assignment")
-    async def get_mode(self, team_id: int) -> dict[str, Any]:
+    async def get_mode(self, team_id: TeamId) -> dict[str, Any]:
         async with session_scope() as session:
             row = await assignment.settings_of(session, team_id)
             return {"team_id": team_id, "mode": row.mode if row else "none"}
 
     @put("/teams/{team_id:int}/assignment", guards=[requires_manager])
-    async def put_mode(self, team_id: int, data: Annotated[ModeIn, Body(title="Assignment mode")]) -> dict[str, Any]:
+    async def put_mode(self, team_id: TeamId, data: Annotated[ModeIn, Body(title="Assignment mode")]) -> dict[str, Any]:
         """`none`, `round_robin` or `least_loaded`. Turning it on hands out the team's queue at once."""
         async with session_scope() as session:
             if await session.get(Team, team_id) is None:
@@ -692,7 +713,7 @@ class AssignmentController(Controller):
 
     @put("/agents/{user_id:int}/availability")
     async def set_availability(
-        self, request: AnyRequest, user_id: int, data: Annotated[AvailabilityIn, Body(title="Presence")]
+        self, request: AnyRequest, user_id: UserId, data: Annotated[AvailabilityIn, Body(title="Presence")]
     ) -> dict[str, Any]:
         """online, away or offline. Agents set their own; managers anyone's. Online agents get queued work."""
         if data.availability not in ("online", "away", "offline"):
@@ -731,11 +752,13 @@ class ReportController(Controller):
         end: Annotated[
             date | None, Parameter(query="to", description="Last day (UTC, inclusive), default today")
         ] = None,
-        group_by: Annotated[str, Parameter(description="none, agent, team, inbox, channel, tag, day or week")] = "none",
-        inbox_id: Annotated[list[int] | None, Parameter(description="Only these inboxes")] = None,
-        team_id: Annotated[list[int] | None, Parameter(description="Only these teams")] = None,
-        channel: Annotated[list[str] | None, Parameter(description="Only these channels")] = None,
-        format: Annotated[str, Parameter(description="json or csv")] = "json",
+        group_by: Annotated[
+            str, Parameter(max_length=16, description="none, agent, team, inbox, channel, tag, day or week")
+        ] = "none",
+        inbox_id: Annotated[IdList, Parameter(description="Only these inboxes")] = None,
+        team_id: Annotated[IdList, Parameter(description="Only these teams")] = None,
+        channel: Annotated[list[Word] | None, Parameter(description="Only these channels")] = None,
+        format: Annotated[str, Parameter(max_length=8, description="json or csv")] = "json",
     ) -> Response[Any]:
         """Volume, first/next response and resolution times (median, p90, avg; wall clock and business
         hours), SLA compliance and CSAT. Definitions: docs/metrics.md."""
@@ -755,7 +778,7 @@ class ReportController(Controller):
 
     @get("/live")
     async def live_panel(
-        self, inbox_id: Annotated[list[int] | None, Parameter(description="Only these inboxes")] = None
+        self, inbox_id: Annotated[IdList, Parameter(description="Only these inboxes")] = None
     ) -> dict[str, Any]:
         """Open, unassigned and breaching conversations right now."""
         async with session_scope() as session:

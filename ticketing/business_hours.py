@@ -44,7 +44,7 @@ def parse_schedule(time_zone: str, weekly: dict[str, Any], holidays: list[str] |
     """Validate and build a schedule; errors name the bad part so an API can answer 400 with it."""
     try:
         tz = ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ScheduleError(f"unknown time zone {time_zone!r}; use an IANA name like Europe/Paris") from exc
     days: dict[int, tuple[tuple[time, time | None], ...]] = {}
     for key, intervals in (weekly or {}).items():

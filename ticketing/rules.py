@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from hub.models import Contact, Conversation
+from ticketing.inputs import find_nul
 
 Op = Literal[
     "eq",
@@ -69,6 +70,8 @@ class RuleError(ValueError):
 def validate_conditions(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for i, item in enumerate(raw):
+        if find_nul(item):
+            raise RuleError(f"condition {i + 1}: remove the NUL character (\\u0000); text cannot hold it")
         try:
             cond = msgspec.convert(item, Condition)
         except msgspec.ValidationError as exc:
@@ -90,7 +93,7 @@ def validate_conditions(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if cond.field in ("time", "weekday"):
             try:
                 ZoneInfo(cond.tz)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
+            except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
                 raise RuleError(f"condition {i + 1}: unknown time zone {cond.tz!r}") from exc
         if cond.field == "time":
             if cond.op != "between" or not isinstance(cond.value, list) or len(cond.value) != 2:
