@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import msgspec
+from litestar.exceptions import HTTPException, NotFoundException
 from sqlalchemy import select
 
 from hub.db import session_scope
@@ -12,10 +16,15 @@ from hub.outbound import InboxConfig
 
 _TTL = 5.0
 _cache: dict[str, tuple[float, InboxConfig | None]] = {}
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 class UnknownInbox(LookupError):
     pass
+
+
+class Misconfigured(ValueError):
+    """The inbox's stored settings or credentials are incomplete; an admin must fix them."""
 
 
 def config_of(inbox: Inbox) -> InboxConfig:
@@ -57,3 +66,30 @@ async def get_inbox_config(ref: str | int, channel: str | None = None) -> InboxC
 def invalidate(inbox_id: int | None = None) -> None:
     """Called when an inbox is saved so this process sees new credentials at once."""
     _cache.clear()
+
+
+def read_stored(kind: type[S], raw: dict[str, Any], *, label: str) -> S:
+    """A channel's settings or credentials struct from what the inbox stored, read leniently: keys this
+    version does not know are ignored, not fatal at runtime. Raises Misconfigured naming the `label`ed inbox."""
+    known = set(kind.__struct_fields__)
+    try:
+        return msgspec.convert({k: v for k, v in raw.items() if k in known}, kind)
+    except msgspec.ValidationError as exc:
+        what = "credentials" if kind.__name__.endswith("Credentials") else "settings"
+        raise Misconfigured(
+            f"the {label} inbox's {what} are incomplete or invalid ({exc}); fix them in the inbox settings"
+        ) from exc
+
+
+async def webhook_inbox(ref: str, channel: str, *, check: Callable[[InboxConfig], object]) -> InboxConfig:
+    """The inbox a provider's webhook URL names: 404 when there is no such active `channel` inbox, 503 when
+    `check` finds its stored config incomplete (the provider retries later, by when an admin may have fixed it)."""
+    try:
+        config = await get_inbox_config(ref, channel=channel)
+    except UnknownInbox as exc:
+        raise NotFoundException(str(exc)) from exc
+    try:
+        check(config)
+    except Misconfigured as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from exc
+    return config

@@ -8,15 +8,21 @@ import sys
 
 from channels.email import imap
 from channels.email.cli import import_mail, smtp
-from channels.email.send import send as send_email
 from channels.email.settings import EmailCredentials, EmailSettings
-from channels.email.smtp_server import start_listener, stop_listener
 from channels.email.webhooks import email_raw
 from hub import db
 from hub.extension import ChannelSpec, Extension
+from hub.outbound import OutboundMessage, SendResult
 from hub.settings import Settings
 
 _scheduler = imap.PollScheduler()
+
+
+async def send_email(out: OutboundMessage) -> SendResult:
+    """aiosmtplib loads with the first reply, not when a web process starts."""
+    from channels.email.send import send
+
+    return await send(out)
 
 
 def _served_settings() -> Settings | None:
@@ -40,13 +46,17 @@ async def _web_startup() -> None:
     if settings is None:
         return
     if settings.smtp_enabled:
+        from channels.email.smtp_server import start_listener  # aiosmtpd only where the listener runs
+
         await start_listener(settings.smtp_host, settings.smtp_port)
     await _scheduler.start()
 
 
 async def _shutdown() -> None:
     await _scheduler.stop()
-    await stop_listener()
+    smtp_server = sys.modules.get("channels.email.smtp_server")
+    if smtp_server is not None:
+        await smtp_server.stop_listener()
 
 
 extension = Extension(

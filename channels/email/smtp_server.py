@@ -15,14 +15,15 @@ import logging
 import os
 import socket
 import ssl
-from typing import Any
-
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from typing import TYPE_CHECKING, Any
 
 from channels.email import directory
 from channels.email.receive import MessageTooLarge, receive
 from channels.email.settings import server_max_message_bytes
 from hub.ingest import IngestRejected
+
+if TYPE_CHECKING:
+    from aiosmtpd.smtp import SMTP, Envelope, Session
 
 log = logging.getLogger("channels.email.smtp")
 
@@ -106,6 +107,9 @@ class SmtpListener:
         limit = server_max_message_bytes()
 
         def factory() -> SMTP:
+            # aiosmtpd loads with the first connection: an idle web process never pays for it.
+            from aiosmtpd.smtp import SMTP
+
             return SMTP(
                 handler,
                 data_size_limit=limit,

@@ -8,10 +8,6 @@ from __future__ import annotations
 import logging
 import time
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from channels.slack.parse import Profile
 from channels.slack.settings import SlackInboxCredentials, SlackInboxSettings
 
@@ -28,6 +24,11 @@ async def lookup(settings: SlackInboxSettings, creds: SlackInboxCredentials, tea
     hit = _cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
+    # The SDK's web client (and aiohttp) loads with the first Slack message, not when a web process starts.
+    import aiohttp
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
     client = AsyncWebClient(token=creds.bot_token, base_url=settings.api_host, timeout=TIMEOUT)
     profile: Profile | None
     try:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
 import msgspec
 
+from hub.inboxes import Misconfigured as Misconfigured  # re-exported: what the channel's modules catch
+from hub.inboxes import read_stored
 from hub.outbound import InboxConfig
 
 SLACK_API = "https://slack.com/api/"
-
-S = TypeVar("S", bound=msgspec.Struct)
 
 
 class SlackInboxSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -35,25 +33,15 @@ class SlackInboxCredentials(msgspec.Struct, kw_only=True, forbid_unknown_fields=
     signing_secret: str  # from the app's Basic Information page; verifies every event
 
 
-class Misconfigured(ValueError):
-    """The inbox's stored settings or credentials are incomplete; an admin must fix them."""
-
-
-def load(kind: type[S], raw: dict[str, Any]) -> S:
-    """Read stored settings leniently: keys this version does not know are ignored, not fatal at runtime."""
-    known = set(kind.__struct_fields__)
-    try:
-        return msgspec.convert({k: v for k, v in raw.items() if k in known}, kind)
-    except msgspec.ValidationError as exc:
-        what = "credentials" if kind.__name__.endswith("Credentials") else "settings"
-        raise Misconfigured(
-            f"the Slack inbox's {what} are incomplete or invalid ({exc}); fix them in the inbox settings"
-        ) from exc
+def check(inbox: InboxConfig) -> None:
+    """Raises Misconfigured unless the inbox's settings and credentials can be read."""
+    settings_of(inbox)
+    credentials_of(inbox)
 
 
 def settings_of(inbox: InboxConfig) -> SlackInboxSettings:
-    return load(SlackInboxSettings, inbox.settings)
+    return read_stored(SlackInboxSettings, inbox.settings, label="Slack")
 
 
 def credentials_of(inbox: InboxConfig) -> SlackInboxCredentials:
-    return load(SlackInboxCredentials, inbox.credentials)
+    return read_stored(SlackInboxCredentials, inbox.credentials, label="Slack")

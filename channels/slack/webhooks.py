@@ -7,14 +7,13 @@ import time
 from typing import Annotated, Any
 
 from litestar import Request, post
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.params import Parameter
-from slack_sdk.signature import SignatureVerifier
 
 from channels.slack import files, profiles
 from channels.slack.parse import SlackPayloadError, challenge, changed_user, decode, parse_event, to_inbound
-from channels.slack.settings import Misconfigured, credentials_of, settings_of
-from hub.inboxes import UnknownInbox, get_inbox_config
+from channels.slack.settings import check, credentials_of, settings_of
+from hub.inboxes import webhook_inbox
 from hub.ingest import IngestRejected, ingest
 from hub.outbound import InboxConfig
 
@@ -24,17 +23,7 @@ MAX_SKEW = 300  # Slack's own rule: reject requests more than five minutes old (
 
 
 async def _inbox(ref: str) -> InboxConfig:
-    try:
-        config = await get_inbox_config(ref, channel="slack")
-    except UnknownInbox as exc:
-        raise NotFoundException(str(exc)) from exc
-    try:
-        settings_of(config)
-        credentials_of(config)
-    except Misconfigured as exc:
-        # 503: the provider retries later, by when an admin may have completed the inbox.
-        raise HTTPException(status_code=503, detail=str(exc)) from exc
-    return config
+    return await webhook_inbox(ref, "slack", check=check)
 
 
 def verify(config: InboxConfig, body: bytes, timestamp: str | None, signature: str | None) -> None:
@@ -50,6 +39,8 @@ def verify(config: InboxConfig, body: bytes, timestamp: str | None, signature: s
         raise PermissionDeniedException(
             "X-Slack-Request-Timestamp is more than five minutes off: a stale or replayed request, or a wrong clock."
         )
+    from slack_sdk.signature import SignatureVerifier  # the slack_sdk package loads with the first Slack request
+
     if not SignatureVerifier(credentials_of(config).signing_secret).is_valid(body, timestamp, signature):
         raise PermissionDeniedException("Wrong X-Slack-Signature: check the inbox's Slack signing secret.")
 

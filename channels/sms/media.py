@@ -3,119 +3,41 @@ so agents can open them from the hub. A failed fetch is retried by the job runne
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from datetime import timedelta
 from urllib.parse import urlsplit
 
-import httpx
-from sqlalchemy import select, update
-
 from channels.sms.settings import TWILIO_API, Misconfigured, credentials_of, settings_of
-from hub.db import session_scope, utcnow
-from hub.inboxes import UnknownInbox, get_inbox_config
+from hub import remote_files
 from hub.jobs import enqueue, job, sweeper
-from hub.models import Attachment, Message
-from hub.models.conversation import Conversation
+from hub.outbound import InboxConfig
 
 log = logging.getLogger("channels.sms")
 FETCH = "sms.fetch_media"
-SWEEP_WINDOW = timedelta(hours=1)
-
-
-class TooLarge(Exception):
-    pass
 
 
 async def schedule(message_id: int) -> None:
     await enqueue(FETCH, key=str(message_id), message_id=message_id)
 
 
-def _max_bytes() -> int:
-    from hub.settings import get_settings
-
-    return get_settings().max_attachment_bytes
-
-
-async def download(http: httpx.AsyncClient, url: str, auth: httpx.BasicAuth | None, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async with http.stream("GET", url, auth=auth) as resp:
-        resp.raise_for_status()
-        async for chunk in resp.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise TooLarge(f"{url} is larger than {limit} bytes")
-            chunks.append(chunk)
-    return b"".join(chunks)
+def _auth_for(inbox: InboxConfig) -> remote_files.AuthFor | None:
+    try:
+        creds, settings = credentials_of(inbox), settings_of(inbox)
+    except Misconfigured as exc:
+        log.warning("MMS media of inbox %s not fetched: %s", inbox.id, exc)
+        return None
+    # Credentials go only to Twilio's own API host (media URLs redirect to a CDN, which gets none).
+    trusted = {urlsplit(TWILIO_API).netloc, urlsplit(settings.api_host).netloc}
+    basic = remote_files.basic(creds.account_sid, creds.auth_token)
+    return lambda url: basic if urlsplit(url).netloc in trusted else None
 
 
 @job(FETCH, retries=5, backoff_seconds=5.0)
 async def fetch_media(message_id: int) -> None:
-    async with session_scope() as session:
-        rows = (
-            await session.execute(
-                select(Attachment.id, Attachment.source_url, Message.inbox_id)
-                .join(Message, Message.id == Attachment.message_id)
-                .where(
-                    Attachment.message_id == message_id,
-                    Attachment.data.is_(None),
-                    Attachment.source_url.is_not(None),
-                )
-            )
-        ).all()
-    if not rows:
-        return
-    try:
-        inbox = await get_inbox_config(rows[0][2], channel="sms")
-    except UnknownInbox:
-        return
-    try:
-        creds, settings = credentials_of(inbox), settings_of(inbox)
-    except Misconfigured as exc:
-        log.warning("files of message %s not fetched: %s", message_id, exc)
-        return
-    # Credentials go only to Twilio's own API host (media URLs redirect to a CDN, which gets none).
-    trusted = {urlsplit(TWILIO_API).netloc, urlsplit(settings.api_host).netloc}
-    limit = _max_bytes()
-    async with httpx.AsyncClient(follow_redirects=True, timeout=30) as http:
-        for attachment_id, url, _ in rows:
-            auth = httpx.BasicAuth(creds.account_sid, creds.auth_token) if urlsplit(url).netloc in trusted else None
-            try:
-                data = await download(http, str(url), auth, limit)
-            except TooLarge as exc:
-                log.warning("MMS media not kept: %s", exc)
-                continue
-            async with session_scope() as session:
-                await session.execute(
-                    update(Attachment)
-                    .where(Attachment.id == attachment_id, Attachment.data.is_(None))
-                    .values(data=data, size=len(data), sha256=hashlib.sha256(data).hexdigest())
-                )
+    await remote_files.fetch_missing(message_id, channel="sms", auth_for=_auth_for)
 
 
 @sweeper
 async def fetch_missed_media() -> None:
     """Media of recent messages whose fetch never ran (the process stopped right after storing them)."""
-    async with session_scope() as session:
-        ids = (
-            (
-                await session.execute(
-                    select(Attachment.message_id)
-                    .join(Message, Message.id == Attachment.message_id)
-                    .join(Conversation, Conversation.id == Message.conversation_id)
-                    .where(
-                        Conversation.channel == "sms",
-                        Attachment.data.is_(None),
-                        Attachment.source_url.is_not(None),
-                        Attachment.created_at > utcnow() - SWEEP_WINDOW,
-                    )
-                    .distinct()
-                    .limit(500)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    for message_id in ids:
+    for message_id in await remote_files.missed("sms"):
         await schedule(message_id)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
 import msgspec
 
 from hub.identities import InvalidAddress, normalise_phone
+from hub.inboxes import Misconfigured as Misconfigured  # re-exported: what the channel's modules catch
+from hub.inboxes import read_stored
 from hub.outbound import InboxConfig
 
 TWILIO_API = "https://api.twilio.com"
 MAX_BODY = 1600  # Twilio refuses longer bodies (error 21617)
-
-S = TypeVar("S", bound=msgspec.Struct)
 
 
 class SmsInboxSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -52,25 +50,15 @@ class SmsInboxCredentials(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     api_key_secret: str = ""
 
 
-class Misconfigured(ValueError):
-    """The inbox's stored settings or credentials are incomplete; an admin must fix them."""
-
-
-def load(kind: type[S], raw: dict[str, Any]) -> S:
-    """Read stored settings leniently: keys this version does not know are ignored, not fatal at runtime."""
-    known = set(kind.__struct_fields__)
-    try:
-        return msgspec.convert({k: v for k, v in raw.items() if k in known}, kind)
-    except msgspec.ValidationError as exc:
-        what = "credentials" if kind.__name__.endswith("Credentials") else "settings"
-        raise Misconfigured(
-            f"the SMS inbox's {what} are incomplete or invalid ({exc}); fix them in the inbox settings"
-        ) from exc
+def check(inbox: InboxConfig) -> None:
+    """Raises Misconfigured unless the inbox's settings and credentials can be read."""
+    settings_of(inbox)
+    credentials_of(inbox)
 
 
 def settings_of(inbox: InboxConfig) -> SmsInboxSettings:
-    return load(SmsInboxSettings, inbox.settings)
+    return read_stored(SmsInboxSettings, inbox.settings, label="SMS")
 
 
 def credentials_of(inbox: InboxConfig) -> SmsInboxCredentials:
-    return load(SmsInboxCredentials, inbox.credentials)
+    return read_stored(SmsInboxCredentials, inbox.credentials, label="SMS")

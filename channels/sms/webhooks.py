@@ -7,18 +7,17 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from litestar import Request, Response, post
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.params import Parameter
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator
-from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.sms import media
 from channels.sms.optout import record_keyword
 from channels.sms.parse import SmsPayloadError, keyword, parse_sms, parse_status
-from channels.sms.settings import Misconfigured, credentials_of, settings_of
+from channels.sms.settings import check, credentials_of, settings_of
 from channels.sms.status import apply_status
-from hub.inboxes import UnknownInbox, get_inbox_config
+from hub.inboxes import webhook_inbox
 from hub.ingest import IngestRejected, ingest
 from hub.outbound import InboxConfig
 
@@ -30,17 +29,7 @@ InboxParam = Annotated[str, Parameter(description="The SMS inbox's public token 
 
 
 async def _inbox(ref: str) -> InboxConfig:
-    try:
-        config = await get_inbox_config(ref, channel="sms")
-    except UnknownInbox as exc:
-        raise NotFoundException(str(exc)) from exc
-    try:
-        settings_of(config)
-        credentials_of(config)
-    except Misconfigured as exc:
-        # 503: the provider retries later, by when an admin may have completed the inbox.
-        raise HTTPException(status_code=503, detail=str(exc)) from exc
-    return config
+    return await webhook_inbox(ref, "sms", check=check)
 
 
 def _candidate_urls(request: Request[Any, Any, Any], config: InboxConfig) -> list[str]:
@@ -79,6 +68,8 @@ async def verified_form(request: Request[Any, Any, Any], config: InboxConfig) ->
 
 
 def _twiml(text: str = "") -> Response[str]:
+    from twilio.twiml.messaging_response import MessagingResponse
+
     reply = MessagingResponse()
     if text:
         reply.message(text)
