@@ -177,7 +177,7 @@ async def apply(
             delete(ConversationTag).where(ConversationTag.conversation_id == conv.id, ConversationTag.tag.in_(removed))
         )
     if added or removed:
-        session.add(_event(conv, "conversation.tags_changed", actor, {"added": added, "removed": removed}))
+        session.add(_event(conv, "conversation.tagged", actor, {"added": added, "removed": removed}))
         changed.append("tags")
     if changed:
         conv.updated_at = now
