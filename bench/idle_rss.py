@@ -1,6 +1,6 @@
 """RSS of one idle web process on the embedded defaults, after start-up and a few requests.
 
-    .venv/bin/python -m bench.idle_rss
+.venv/bin/python -m bench.idle_rss
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Profile one server process under ingest load with py-spy (a flame graph SVG and a top-style summary).
 
-    .venv/bin/python -m bench.profile_ingest [--stack sqlite|pg] [--seconds 15]
+.venv/bin/python -m bench.profile_ingest [--stack sqlite|pg] [--seconds 15]
 """
 
 from __future__ import annotations
@@ -27,8 +27,22 @@ def main() -> None:
         public, secret, _tok = asyncio.run(_setup(st, ""))
         with server(st) as srv:
             reqs = _requests(public, secret, f"127.0.0.1:{srv.port}", 200_000, senders=5000)
-            spy = subprocess.Popen([sys.executable.replace("python", "py-spy"), "record", "-p", str(srv.proc.pid),
-                                    "-d", str(args.seconds), "-o", args.out, "-r", "50", "--nonblocking", *(["--format", "raw"] if args.out.endswith(".txt") else [])])
+            spy = subprocess.Popen(
+                [
+                    sys.executable.replace("python", "py-spy"),
+                    "record",
+                    "-p",
+                    str(srv.proc.pid),
+                    "-d",
+                    str(args.seconds),
+                    "-o",
+                    args.out,
+                    "-r",
+                    "50",
+                    "--nonblocking",
+                    *(["--format", "raw"] if args.out.endswith(".txt") else []),
+                ]
+            )
             load = asyncio.run(_load(srv.port, reqs, args.seconds))
             spy.wait()
             print(f"{load['rate']:.0f} msg/s during the profile; flame graph in {args.out}")
