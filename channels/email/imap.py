@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import imaplib
 import logging
+import os
 import re
 import ssl
 import time
@@ -164,9 +165,19 @@ async def imap_inboxes() -> list[tuple[int, int]]:
     return found
 
 
+def _refresh_seconds() -> float:
+    """How often the scheduler re-reads which inboxes to poll (a new or changed inbox waits at most this
+    long): HUB_EMAIL_IMAP_REFRESH_SECONDS, 5 s by default."""
+    try:
+        return max(0.1, float(os.environ.get("HUB_EMAIL_IMAP_REFRESH_SECONDS", "") or 5.0))
+    except ValueError:
+        return 5.0
+
+
 class PollScheduler:
-    def __init__(self, tick: float = 1.0) -> None:
+    def __init__(self, tick: float = 1.0, refresh: float | None = None) -> None:
         self.tick = tick
+        self.refresh = refresh
         self.task: asyncio.Task[None] | None = None
         self._due: dict[int, float] = {}
 
@@ -182,11 +193,13 @@ class PollScheduler:
 
     async def _run(self) -> None:
         refreshed = 0.0
+        refresh = self.refresh if self.refresh is not None else _refresh_seconds()
+        tick = min(self.tick, refresh)
         inboxes: list[tuple[int, int]] = []
         while True:
             try:
                 now = time.monotonic()
-                if now - refreshed > 5:
+                if now - refreshed >= refresh:
                     inboxes = await imap_inboxes()
                     refreshed = now
                 for inbox_id, every in inboxes:
@@ -197,4 +210,4 @@ class PollScheduler:
                 raise
             except Exception:
                 log.exception("IMAP scheduling failed; trying again shortly")
-            await asyncio.sleep(self.tick)
+            await asyncio.sleep(tick)

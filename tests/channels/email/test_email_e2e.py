@@ -38,6 +38,7 @@ def email_server(stack, tmp_path_factory) -> Iterator[tuple[LiveServer, int]]:
             "HUB_SMTP_ENABLED": "true",
             "HUB_SMTP_PORT": str(smtp_port),
             "HUB_EMAIL_MAX_MESSAGE_BYTES": str(LIMIT),
+            "HUB_EMAIL_IMAP_REFRESH_SECONDS": "0.2",  # a new inbox is polled at once, not up to 5 s later
         },
     )
     try:
