@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from hub.db import session_scope, utcnow
 from hub.inboxes import UnknownInbox, get_inbox_config
+from hub.jobs import enqueue, job, sweeper
 from hub.models import Attachment, Message
 from hub.models.conversation import Conversation
 from hub.outbound import InboxConfig
@@ -145,3 +146,27 @@ async def missed(channel: str, *, window: timedelta = SWEEP_WINDOW, limit: int =
             .all()
         )
     return list(ids)
+
+
+def fetcher(
+    name: str, *, channel: str, auth_for: Callable[[InboxConfig], AuthFor | None]
+) -> Callable[[int], Awaitable[None]]:
+    """Register job `name` (fetch one message's files; retried with backoff) and a sweeper that re-queues
+    recent messages whose fetch never ran; returns `schedule(message_id)`, to call once the message is stored.
+    The job keeps the channel's own name, so jobs already queued under it still run."""
+
+    async def schedule(message_id: int) -> None:
+        await enqueue(name, key=str(message_id), message_id=message_id)
+
+    async def fetch(message_id: int) -> None:
+        await fetch_missing(message_id, channel=channel, auth_for=auth_for)
+
+    async def sweep() -> None:
+        for message_id in await missed(channel):
+            await schedule(message_id)
+
+    fetch.__qualname__ = fetch.__name__ = name
+    sweep.__qualname__ = sweep.__name__ = f"{name}.sweep"
+    job(name, retries=5, backoff_seconds=5.0)(fetch)
+    sweeper(sweep)
+    return schedule
