@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from hub.auth import cache
 from hub.auth.principal import Principal
 from hub.crypto import token_hash
 from hub.db import session_scope, utcnow
@@ -11,6 +12,15 @@ from hub.models import ApiToken, InboxMember, TeamMember, User
 
 
 async def principal_for_user(user_id: int, via: str = "session") -> Principal | None:
+    found, cached = cache.get(("user", user_id, via))
+    if found:
+        return cached
+    principal = await _load_user(user_id, via)
+    cache.put(("user", user_id, via), principal)
+    return principal
+
+
+async def _load_user(user_id: int, via: str) -> Principal | None:
     async with session_scope() as session:
         user = await session.get(User, user_id)
         if user is None or not user.active:
@@ -28,6 +38,15 @@ async def principal_for_user(user_id: int, via: str = "session") -> Principal | 
 
 async def principal_for_token(token: str) -> Principal | None:
     digest = token_hash(token)
+    found, cached = cache.get(("token", digest))
+    if found:
+        return cached
+    principal = await _load_token(digest)
+    cache.put(("token", digest), principal)
+    return principal
+
+
+async def _load_token(digest: str) -> Principal | None:
     async with session_scope() as session:
         row = (
             await session.execute(
@@ -38,5 +57,7 @@ async def principal_for_token(token: str) -> Principal | None:
         ).first()
         if row is None:
             return None
-        await session.execute(update(ApiToken).where(ApiToken.id == row[0]).values(last_used_at=utcnow()))
-    return await principal_for_user(row[1], via="token")
+        # Core-level, so recording use does not count as a change that clears the principal cache.
+        connection = await session.connection()
+        await connection.execute(update(ApiToken).where(ApiToken.id == row[0]).values(last_used_at=utcnow()))
+    return await _load_user(row[1], via="token")
