@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
+
 import msgspec
 
 from channels.api.signing import signature
 from hub.outbound import DeliveryError, OutboundMessage, SendResult
 
+if TYPE_CHECKING:
+    import httpx
+
 _client: httpx.AsyncClient | None = None
 
 
 def client() -> httpx.AsyncClient:
+    """Created on the first reply: an idle process never loads the HTTP client."""
     global _client
     if _client is None:
+        import httpx
+
         _client = httpx.AsyncClient(timeout=10.0)
     return _client
 
@@ -47,6 +54,8 @@ async def send(message: OutboundMessage) -> SendResult:
         "idempotency-key": message.idempotency_key,
     }
     timeout = float(message.inbox.settings.get("timeout_seconds") or 10.0)
+    import httpx
+
     try:
         resp = await client().post(url, content=body, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
