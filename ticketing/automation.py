@@ -2,7 +2,10 @@
 sla.warning, csat.received) and the conditions hold, run the actions — including signed webhooks.
 
 Actions emit events of their own; a context variable counts the nesting so a rule that reacts to its own
-change stops after `MAX_DEPTH` rounds instead of looping.
+change stops after `MAX_DEPTH` rounds instead of looping. Ticketing handles events in the background, after
+the emitting call has returned, so the nesting cannot ride on the context alone: `remember_depth`, an inline
+subscriber, runs inside `emit` (in the emitter's context) and notes the depth of each event emitted during
+a rule's actions; `on_event` picks it up when the background worker reaches that event.
 """
 
 from __future__ import annotations
@@ -32,12 +35,30 @@ EVENTS = (
 )
 MAX_DEPTH = 3
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("automation_depth", default=0)
+MAX_REMEMBERED = 10_000
+# id(event) -> (event, depth) for events emitted by automation actions and not yet handled
+_emitted_at_depth: dict[int, tuple[DomainEvent, int]] = {}
+
+
+async def remember_depth(event: DomainEvent) -> None:
+    """Inline subscriber: runs in the emitter's context, so it sees the depth of the rule that emitted."""
+    depth = _depth.get()
+    if depth and event.conversation_id is not None:
+        if len(_emitted_at_depth) >= MAX_REMEMBERED:  # events some handler skipped; never grow without bound
+            _emitted_at_depth.clear()
+        _emitted_at_depth[id(event)] = (event, depth)
+
+
+def depth_of(event: DomainEvent) -> int:
+    entry = _emitted_at_depth.pop(id(event), None)
+    recorded = entry[1] if entry is not None and entry[0] is event else 0
+    return max(_depth.get(), recorded)
 
 
 async def on_event(event: DomainEvent) -> None:
+    depth = depth_of(event)
     if event.conversation_id is None or event.name not in EVENTS:
         return
-    depth = _depth.get()
     if depth >= MAX_DEPTH:
         log.warning("automation stopped at depth %d on %s (a rule keeps triggering itself?)", depth, event.name)
         return

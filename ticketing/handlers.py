@@ -140,9 +140,13 @@ async def assignment_queues() -> None:
 
 
 def install() -> None:
-    events.subscribe("conversation.created", on_conversation_created)
-    events.subscribe("message.created", on_message_created)
-    events.subscribe("conversation.updated", on_conversation_updated)
-    events.subscribe("presence", on_presence)
+    """Ticketing reacts in the background: a webhook answers once the message is stored and fanned out, and
+    metrics, SLA, routing and automation follow on the per-process event task, in emission order."""
+    for name in automation.EVENTS:
+        events.subscribe(name, automation.remember_depth)  # inline: must see the emitter's context
+    events.subscribe("conversation.created", on_conversation_created, background=True)
+    events.subscribe("message.created", on_message_created, background=True)
+    events.subscribe("conversation.updated", on_conversation_updated, background=True)
+    events.subscribe("presence", on_presence, background=True)
     for name in ("sla.breached", "sla.warning", "csat.received"):
-        events.subscribe(name, on_other)
+        events.subscribe(name, on_other, background=True)

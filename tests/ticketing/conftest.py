@@ -1,5 +1,8 @@
 """Helpers for ticketing tests: messages in through the real ingest, replies through the real dispatch,
-and (on the PostgreSQL + Redis stack) a SAQ worker on the test loop so scheduled jobs really run."""
+and (on the PostgreSQL + Redis stack) a SAQ worker on the test loop so scheduled jobs really run.
+
+Ticketing's subscribers run in the background (after `emit` returns); the helpers and the in-process client
+wait for them (`hub.events.drain()`), so a test checks their effects deterministically."""
 
 from __future__ import annotations
 
@@ -9,9 +12,10 @@ import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 
-from hub import dispatch
+from hub import dispatch, events
 from hub.db import session_scope
 from hub.inbound import Identity, InboundMessage, IngestResult
 from hub.ingest import ingest
@@ -39,10 +43,26 @@ async def jobs(client: Any, stack: Any) -> AsyncIterator[None]:
             await task
 
 
+@pytest.fixture(autouse=True)
+async def drained_client(client: httpx.AsyncClient) -> AsyncIterator[None]:
+    """Each in-process request returns once ticketing's background subscribers have handled its events."""
+
+    async def drain(_: httpx.Response) -> None:
+        await events.drain()
+
+    client.event_hooks["response"].append(drain)
+    try:
+        yield
+    finally:
+        client.event_hooks["response"].remove(drain)
+        await events.drain()
+
+
 async def inbound(inbox: Inbox, sender: str = "cust", text: str = "Hello", **fields: Any) -> IngestResult:
+    """A customer message through ingest, once ticketing has reacted to it."""
     kind = "phone" if inbox.channel == "sms" else "external"
     address = sender if kind == "phone" else f"{inbox.id}:{sender}"
-    return await ingest(
+    result = await ingest(
         InboundMessage(
             inbox_id=inbox.id,
             provider_id=fields.pop("provider_id", secrets.token_hex(8)),
@@ -52,6 +72,8 @@ async def inbound(inbox: Inbox, sender: str = "cust", text: str = "Hello", **fie
             **fields,
         )
     )
+    await events.drain()
+    return result
 
 
 async def reply(conversation_id: int, agent_id: int, text: str = "On it") -> Message:
@@ -60,6 +82,7 @@ async def reply(conversation_id: int, agent_id: int, text: str = "On it") -> Mes
         assert conv is not None
         msg = await dispatch.queue_outbound(session, conv, text=text, author_kind="agent", author_id=agent_id)
     await dispatch.after_commit(msg, conv)
+    await events.drain()
     return msg
 
 

@@ -1,5 +1,6 @@
 """Auto-assignment: round robin and least loaded within capacity and presence, with a waiting queue."""
 
+from hub import events
 from hub.db import session_scope
 from hub.models import User
 from tests.factories import auth_headers, make_inbox, make_team, make_user
@@ -48,6 +49,7 @@ async def test_round_robin_honours_capacity_and_presence(client, jobs):
     assert first
     convs = await conversations_of(a.id)
     await service.update(convs[0], Actor("agent", a.id), status="resolved")
+    await events.drain()  # ticketing reacts in the background
     assert (await conversation(waiting)).assignee_id == a.id
 
 

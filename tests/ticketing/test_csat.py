@@ -2,6 +2,7 @@
 
 from sqlalchemy import select
 
+from hub import events
 from hub.db import session_scope
 from hub.models import Message
 from tests.factories import make_inbox, make_user
@@ -41,6 +42,7 @@ async def test_rating_page_once_per_resolution(client, jobs):
     res = await inbound(inbox, "rate-me")
     await reply(res.conversation_id, agent.id)
     await service.update(res.conversation_id, Actor("agent", agent.id), status="resolved")
+    await events.drain()  # ticketing reacts in the background
     [request] = await requests_of(res.conversation_id)
     token = request.meta["csat"]
     assert request.meta["automated"] is True and request.direction == "out"
@@ -58,6 +60,7 @@ async def test_rating_page_once_per_resolution(client, jobs):
     # reopened by the customer and resolved again: a second survey, for the second resolution
     await inbound(inbox, "rate-me", "one more thing")
     await service.update(res.conversation_id, Actor("agent", agent.id), status="resolved")
+    await events.drain()  # ticketing reacts in the background
     surveys = await surveys_of(res.conversation_id)
     assert [s.resolution for s in surveys] == [1, 2]
     bad = await client.post(f"/csat/{surveys[1].token}", json={"score": 9})
@@ -74,6 +77,7 @@ async def test_sms_reply_with_a_digit_is_the_score(client, jobs):
     agent = await make_user("agent", inbox_ids=[inbox.id])
     res = await inbound(inbox, "+14155550142", "my order?")
     await service.update(res.conversation_id, Actor("agent", agent.id), status="resolved")
+    await events.drain()  # ticketing reacts in the background
     [request] = await requests_of(res.conversation_id)
     assert "Reply with a number from 1" in request.text
     await inbound(inbox, "+14155550142", " 2 ")
@@ -92,6 +96,7 @@ async def test_widget_gets_an_inline_prompt(client, jobs):
     agent = await make_user("agent", inbox_ids=[inbox.id])
     res = await inbound(inbox, "visitor-1", "hi")
     await service.update(res.conversation_id, Actor("agent", agent.id), status="resolved")
+    await events.drain()  # ticketing reacts in the background
     [request] = await requests_of(res.conversation_id)
     assert request.meta["csat"] and request.meta["csat_scale"] == [1, 2, 3, 4, 5]
     assert "/csat/" in request.meta["csat_url"]

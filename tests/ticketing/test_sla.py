@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import msgspec
 from sqlalchemy import select, update
 
+from hub import events
 from hub.db import session_scope
 from hub.models import Conversation, Event
 from hub.realtime import get_broker
@@ -163,6 +164,7 @@ async def test_sweeper_recovers_a_lost_timer(client, jobs):
         await session.flush()
         clock_id = clock.id
     await sla.recover_overdue_clocks()
+    await events.drain()  # ticketing reacts in the background
     async with session_scope() as session:
         assert (await session.get(SlaClock, clock_id)).breached_at is not None
     assert await sla.raise_alert(clock_id, "breach") is False  # raised exactly once

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from hub import events
 from hub.db import session_scope, utcnow
 from hub.models import Event, Message
 from tests.factories import auth_headers, make_inbox, make_team, make_user
@@ -29,6 +30,7 @@ async def test_status_priority_tags_write_events(client, jobs):
     agent = await make_user("agent", inbox_ids=[inbox.id])
     actor = Actor("agent", agent.id)
     assert await service.update(res.conversation_id, actor, status="pending", priority="high", add_tags=["Billing "])
+    await events.drain()  # ticketing reacts in the background
     conv = await conversation(res.conversation_id)
     assert (conv.status, conv.priority) == ("pending", "high")
     recorded = await kinds(conv.id)
@@ -39,8 +41,10 @@ async def test_status_priority_tags_write_events(client, jobs):
     await inbound(inbox, "ann", "still there?")
     assert (await conversation(conv.id)).status == "open"
     await service.update(conv.id, actor, status="resolved")
+    await events.drain()  # ticketing reacts in the background
     assert (await conversation(conv.id)).resolved_at is not None
     await service.update(conv.id, actor, status="closed")
+    await events.drain()  # ticketing reacts in the background
     assert (await conversation(conv.id)).status == "closed"
 
 
@@ -77,6 +81,7 @@ async def test_merge_moves_messages_and_closes_other(client, jobs):
     other_contact = await inbound(inbox, "dan", "three")
     assert first.conversation_id != second.conversation_id
     await service.update(second.conversation_id, Actor("agent", agent.id), add_tags=["vip"])
+    await events.drain()  # ticketing reacts in the background
     resp = await client.post(
         f"/api/v1/conversations/{first.conversation_id}/merge",
         json={"other_id": second.conversation_id},
