@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import numpy as np
 from sqlalchemy import ColumnElement, Select, and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,13 +89,19 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
     return float(sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo))
 
 
-def _stats(values: Any) -> dict[str, float | None]:
-    """Median, p90 (continuous, like percentile_cont), average and count of a float array without NaNs."""
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.size == 0:
+def _stats(values: Sequence[float]) -> dict[str, float | None]:
+    """Median, p90 (continuous, like percentile_cont), average and count of numbers without NULLs.
+
+    A plain sort: 100k floats take about 10 ms, and no array library has to be loaded into every process."""
+    if not values:
         return {"median": None, "p90": None, "avg": None, "count": 0}
-    median, p90 = np.percentile(arr, [50, 90])  # linear interpolation: the same as percentile_cont
-    return {"median": float(median), "p90": float(p90), "avg": float(arr.mean()), "count": int(arr.size)}
+    ordered = sorted(values)
+    return {
+        "median": percentile(ordered, 0.5),
+        "p90": percentile(ordered, 0.9),
+        "avg": math.fsum(ordered) / len(ordered),
+        "count": len(ordered),
+    }
 
 
 @dataclass
@@ -228,7 +233,7 @@ async def _sliced(
     time_column: Any,
     counts: list[tuple[Any, int]] | None,
     width: int,
-) -> dict[Any, list[Any]]:
+) -> dict[Any, list[list[float]]]:
     """Run `scan` (value columns only) in group order and cut it into groups by `counts` (key, rows), which
     come in the same order: no key travels with each row and no per-row grouping happens in Python. At 100k
     rows the cost is creating Python objects, so the garbage collector is paused meanwhile (no cycles here).
@@ -241,19 +246,19 @@ async def _sliced(
     gc.disable()
     try:
         rows = await _sqlite_rows(session, scan)
-        # one float matrix (NULL -> NaN), cut into contiguous groups; percentiles use numpy's O(n) selection
-        matrix = np.array(rows, dtype=np.float64).reshape(len(rows), width)
+        out: dict[Any, list[list[float]]] = {}
+        pos = 0
+        if counts is None:
+            counts = [("all", len(rows))] if rows else []
+        # cut into contiguous groups, one list per value column with the NULLs left out
+        for k, n in counts:
+            chunk = rows[pos : pos + n]
+            pos += n
+            columns = list(zip(*chunk, strict=True)) if chunk else [() for _ in range(width)]
+            out[k] = [[v for v in col if v is not None] for col in columns]
     finally:
         if was_enabled:
             gc.enable()
-    out: dict[Any, list[Any]] = {}
-    pos = 0
-    if counts is None:
-        counts = [("all", len(rows))] if rows else []
-    for k, n in counts:
-        chunk = matrix[pos : pos + n]
-        pos += n
-        out[k] = [col[~np.isnan(col)] for col in chunk.T]
     return out
 
 
