@@ -109,7 +109,7 @@ async def test_queued_reply_survives_a_crash_before_sending(client, stack, tmp_p
     inbox, secret = await api_inbox(double.url)
     resp = await post_message(client, inbox, secret, message_payload(unique("crash")))
     mid = await _reply(resp.json()["conversation_id"], enqueue=False)  # committed, never enqueued
-    server = start_server(stack, tmp_path)
+    server = await asyncio.to_thread(start_server, stack, tmp_path)  # keep serving the double meanwhile
     try:
         await wait_for(lambda: double.delivered, timeout=90)
     finally:
