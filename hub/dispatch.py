@@ -96,7 +96,7 @@ async def after_commit(message: Message, conversation: Conversation) -> None:
         await enqueue(DELIVER, key=str(message.id), message_id=message.id)
 
 
-@job(DELIVER, retries=MAX_ATTEMPTS, backoff_seconds=2.0)
+@job(DELIVER, retries=MAX_ATTEMPTS, backoff_seconds=2.0, timeout_seconds=60.0)
 async def deliver(message_id: int) -> None:
     now = utcnow()
     async with session_scope() as session:

@@ -7,6 +7,7 @@ import asyncio
 import secrets
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 from twilio.request_validator import RequestValidator
@@ -263,6 +264,7 @@ async def test_reply_is_sent_through_twilio_and_status_callbacks_update_it(
     assert "30003" in m2.error and "unreachable" in m2.error
 
 
+@pytest.mark.timeout(300)
 async def test_rate_limit_is_retried_and_client_errors_fail_with_twilio_code(
     client, live_server, twilio, outbound_worker
 ):
@@ -271,7 +273,8 @@ async def test_rate_limit_is_retried_and_client_errors_fail_with_twilio_code(
     conv_id = (await stored(sms.inbox.id, form["MessageSid"])).conversation_id
     twilio.script.append((429, {"code": 20429, "message": "Too Many Requests", "status": 429}, {"Retry-After": "1"}))
     mid = await reply(conv_id, "after a wait")
-    await wait_for(lambda: message_with_status(mid, "sent"), timeout=60)
+    # Generous: on a loaded machine a stalled job is only swept back by the queue after its timeout.
+    await wait_for(lambda: message_with_status(mid, "sent"), timeout=150)
     assert len(twilio.sent()) == 1 and twilio.requests[0]["scripted"] == 429
 
     twilio.script.append((400, {"code": 21211, "message": "The 'To' number is not valid.", "status": 400}, {}))
