@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -26,26 +25,10 @@ from litestar.template.config import TemplateConfig
 
 from hub import crypto, db, extension
 from hub.auth.middleware import AuthMiddleware
+from hub.packages import PACKAGES, import_optional
 from hub.settings import Settings, get_settings
 
 log = logging.getLogger("hub.app")
-
-# Every package the hub is assembled from. A new channel is one line here.
-PACKAGES = [
-    "hub.api",
-    "channels.api",
-    "channels.email",
-    "channels.sms",
-    "channels.slack",
-    "channels.chat",
-    "ticketing",
-    "knowledge_base",
-    "web",
-    "web.inbox",
-    "web.widget",
-    "web.help",
-    "web.dashboard",
-]
 
 PUBLIC_PATHS = [
     "^/webhooks/",
@@ -72,12 +55,7 @@ _background: dict[str, Any] = {}
 
 def load_extensions() -> list[extension.Extension]:
     for name in PACKAGES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue  # package not present in this build
-            raise
+        module = import_optional(name)
         ext = getattr(module, "extension", None)
         if isinstance(ext, extension.Extension):
             extension.register(ext)

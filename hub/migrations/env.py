@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import hub.models  # noqa: F401
 from hub.db import Base, make_engine
+from hub.packages import import_all_models
 from hub.settings import get_settings
 
-for _pkg in (
-    "channels.api",
-    "channels.email",
-    "channels.sms",
-    "channels.slack",
-    "channels.chat",
-    "ticketing",
-    "knowledge_base",
-    "web.inbox",
-):
-    try:
-        importlib.import_module(f"{_pkg}.models")
-    except ModuleNotFoundError as exc:
-        if not (exc.name and f"{_pkg}.models".startswith(exc.name)):
-            raise
+import_all_models()
 
 config = context.config
 target_metadata = Base.metadata

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.crypto import EncryptedJSON
@@ -29,7 +29,5 @@ class Inbox(IdMixin, TimestampMixin, Base):
 
 class InboxMember(Base):
     __tablename__ = "inbox_members"
-    __table_args__ = (UniqueConstraint("inbox_id", "user_id"),)
-
     inbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base, BigId, IdMixin, TimestampMixin
@@ -35,8 +35,6 @@ class Team(IdMixin, TimestampMixin, Base):
 
 class TeamMember(Base):
     __tablename__ = "team_members"
-    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
-
     team_id: Mapped[int] = mapped_column(BigId, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
 

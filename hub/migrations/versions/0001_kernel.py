@@ -140,7 +140,6 @@ def upgrade() -> None:
             ["user_id"], ["users.id"], name=op.f("fk_team_members_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("team_id", "user_id", name=op.f("pk_team_members")),
-        sa.UniqueConstraint("team_id", "user_id", name=op.f("uq_team_members_team_id_user_id")),
     )
     op.create_table(
         "conversations",
@@ -206,7 +205,6 @@ def upgrade() -> None:
             ["user_id"], ["users.id"], name=op.f("fk_inbox_members_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("inbox_id", "user_id", name=op.f("pk_inbox_members")),
-        sa.UniqueConstraint("inbox_id", "user_id", name=op.f("uq_inbox_members_inbox_id_user_id")),
     )
     op.create_table(
         "conversation_tags",

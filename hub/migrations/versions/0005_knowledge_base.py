@@ -104,7 +104,7 @@ def upgrade() -> None:
             name=op.f("fk_kb_article_versions_article_id_kb_articles"),
             ondelete="CASCADE",
         ),
-        sa.UniqueConstraint("article_id", "number", name=op.f("uq_kb_article_versions_article_id")),
+        sa.UniqueConstraint("article_id", "number", name=op.f("uq_kb_article_versions_article_id_number")),
     )
     op.create_table(
         "kb_votes",
@@ -117,7 +117,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["article_id"], ["kb_articles.id"], name=op.f("fk_kb_votes_article_id_kb_articles"), ondelete="CASCADE"
         ),
-        sa.UniqueConstraint("article_id", "voter", name=op.f("uq_kb_votes_article_id")),
+        sa.UniqueConstraint("article_id", "voter", name=op.f("uq_kb_votes_article_id_voter")),
     )
     op.create_table(
         "kb_deflections",
@@ -148,7 +148,7 @@ def upgrade() -> None:
         sa.Column("first_seen_at", _ts(), nullable=False),
         sa.Column("last_seen_at", _ts(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_search_misses")),
-        sa.UniqueConstraint("query", "locale", "source", name=op.f("uq_kb_search_misses_query")),
+        sa.UniqueConstraint("query", "locale", "source", name=op.f("uq_kb_search_misses_query_locale_source")),
     )
     op.create_table(
         "kb_search_docs",
