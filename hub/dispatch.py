@@ -33,8 +33,8 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
 
 
-# Forward-only order of the delivery lifecycle; "failed" may follow anything.
-_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
+# Forward-only order of the delivery lifecycle; "failed" may follow anything but a confirmed delivery.
+STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
 
 
 def configure(*, lease_seconds: int) -> None:
@@ -246,8 +246,13 @@ async def set_delivery_status(
         message = await session.get(Message, message_id)
         if message is None:
             return
-        if status in ("sent", "delivered", "read") and _RANK.get(message.status, 0) > _RANK[status]:
-            status = message.status  # a late "sent" never overwrites "delivered" (callbacks race the worker)
+        # Provider callbacks race the worker's own bookkeeping: a late "sent" never overwrites "delivered",
+        # nor a failure the provider already reported.
+        late = status in STATUS_RANK and (
+            message.status == "failed" or STATUS_RANK.get(message.status, 0) > STATUS_RANK[status]
+        )
+        if late and message.direction == "out" and status != "queued":
+            status = message.status
         message.status = status
         message.error = (f"{error} (code {code})" if code else error)[:1000] if error else None
         if provider_id:

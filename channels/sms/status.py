@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from sqlalchemy import or_, select
@@ -10,14 +9,11 @@ from sqlalchemy import or_, select
 from channels.sms.optout import record_keyword
 from channels.sms.parse import error_text
 from hub.db import session_scope
-from hub.dispatch import set_delivery_status
+from hub.dispatch import STATUS_RANK, set_delivery_status
 from hub.models import Message
 from hub.outbound import InboxConfig
 
 log = logging.getLogger("channels.sms")
-SETTLE_TRIES = 30
-SETTLE_PAUSE = 0.1
-RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
 
 
 async def apply_status(
@@ -26,14 +22,8 @@ async def apply_status(
     """Returns True when the message's status changed."""
     if status is None:
         return False
-    # A callback can overtake the sender's own bookkeeping (Twilio answered, "sent" not yet recorded);
-    # give it a moment so that "sent" is not written over "delivered" afterwards.
-    for _ in range(SETTLE_TRIES):
-        found = await _find(inbox, sid, hint)
-        if found is None or found.status != "sending":
-            break
-        await asyncio.sleep(SETTLE_PAUSE)
-    return await _apply(inbox, sid, status, code, found)
+    # A callback may overtake the sender's own bookkeeping; the kernel never moves a status backwards.
+    return await _apply(inbox, sid, status, code, await _find(inbox, sid, hint))
 
 
 async def _find(inbox: InboxConfig, sid: str, hint: int | None) -> Message | None:
@@ -73,7 +63,7 @@ async def _apply(inbox: InboxConfig, sid: str, status: str, code: str | None, me
             message.id, status="failed", error=error_text(code), code=code, provider_id=sid, meta={"twilio_error": code}
         )
         return True
-    if current == "failed" or RANK.get(status, 0) <= RANK.get(current, 0):
+    if current == "failed" or STATUS_RANK.get(status, 0) <= STATUS_RANK.get(current, 0):
         return False
     await set_delivery_status(message.id, status=status, provider_id=sid)
     return True
