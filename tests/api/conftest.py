@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,14 +13,6 @@ from hub.inbound import Identity, InboundAttachment, InboundMessage
 from hub.ingest import ingest
 from hub.models import Inbox, User
 from tests.factories import auth_headers, make_inbox, make_user, unique
-
-
-@pytest.fixture(autouse=True)
-async def fresh_cookies(client: httpx.AsyncClient) -> AsyncIterator[None]:
-    """The app client is shared by the session: never let one test's login authenticate the next."""
-    client.cookies.clear()
-    yield
-    client.cookies.clear()
 
 
 async def incoming(
