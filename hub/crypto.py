@@ -51,6 +51,17 @@ def verify(purpose: str, value: str, signature: str) -> bool:
     return hmac.compare_digest(sign(purpose, value), signature)
 
 
+def body_signature(secret: str, body: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256(secret, raw body)>`: how webhooks are signed in and out of the hub."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def body_signature_valid(secret: str, body: bytes, header: str | None) -> bool:
+    if not secret or not header:
+        return False
+    return hmac.compare_digest(body_signature(secret, body), header.strip().lower())
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -8,8 +8,6 @@ left pending.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from datetime import timedelta
 from typing import Any
@@ -19,6 +17,7 @@ import msgspec
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.crypto import body_signature
 from hub.db import session_scope, utcnow
 from hub.jobs import enqueue, job, sweeper
 from ticketing.models import WebhookDelivery
@@ -44,10 +43,6 @@ async def close() -> None:
     if _client is not None:
         await _client.aclose()
     _client = None
-
-
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 async def store(
@@ -99,7 +94,7 @@ async def deliver(delivery_id: int) -> None:
         event = str(msgspec.json.decode(body).get("event", ""))
     headers = {
         "content-type": "application/json",
-        SIGNATURE_HEADER: signature(secret, body),
+        SIGNATURE_HEADER: body_signature(secret, body),
         "X-Hub-Delivery": str(delivery_id),
         "X-Hub-Event": event,
         "User-Agent": "support-hub-webhooks/1",

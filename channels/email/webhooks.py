@@ -10,7 +10,6 @@ message is committed; a retry of the same message is answered 200 again without 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from typing import Annotated, Any
 
@@ -21,6 +20,7 @@ from litestar.params import Parameter
 
 from channels.email.receive import MessageTooLarge, receive
 from channels.email.settings import load_credentials, load_settings, server_max_message_bytes
+from hub.crypto import body_signature_valid
 from hub.inboxes import UnknownInbox, get_inbox_config
 from hub.ingest import IngestRejected
 
@@ -54,8 +54,7 @@ def _check_auth(request: Request[Any, Any, Any], secret: str | None, body: bytes
         return True
     if body is None:
         return False
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(signature.strip().lower().encode(), expected.encode()):
+    if not body_signature_valid(secret, body, signature):
         raise PermissionDeniedException("The X-Hub-Signature-256 does not match the body and the webhook secret.")
     return True
 
