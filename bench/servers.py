@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.conftest import start_server  # noqa: E402
 from tests.stacks import (  # noqa: E402
     Stack,
     create_database,
     drop_database,
     embedded_stack,
-    free_port,
     pg_stack,
     pg_unavailable_reason,
 )
@@ -71,50 +67,14 @@ def stack(kind: str) -> Iterator[Stack | None]:
 
 @contextmanager
 def server(st: Stack, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
-    port = free_port()
-    env = {**os.environ, **st.env, "HUB_PORT": str(port), "HUB_LOG_LEVEL": "warning", **(extra_env or {})}
-    log = open(Path(tempfile.gettempdir()) / f"hub-bench-{port}.log", "wb")  # noqa: SIM115
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "hub.asgi:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--ws",
-        "websockets-sansio",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
+    """The same server process the end-to-end tests start (uvicorn picks uvloop and httptools itself)."""
+    live = start_server(
+        st, Path(tempfile.mkdtemp(prefix="hub-bench-log-")), {"HUB_LOG_LEVEL": "warning", **(extra_env or {})}
+    )
     try:
-        import uvloop  # noqa: F401
-
-        cmd += ["--loop", "uvloop", "--http", "httptools"]
-    except ImportError:
-        pass
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start; see {log.name}")
-            time.sleep(0.1)
-        yield Server(st, port, proc)
+        yield Server(st, live.port, live.proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        live.stop()
 
 
 def token() -> str:
