@@ -30,24 +30,9 @@ from hub.settings import Settings, get_settings
 
 log = logging.getLogger("hub.app")
 
-PUBLIC_PATHS = [
-    "^/webhooks/",
-    "^/schema",
-    "^/health",
-    "^/widget",
-    "^/ws/widget",
-    "^/help",
-    "^/static/",
-    "^/login",
-    "^/logout",
-    "^/api/v1/auth/login",
-    "^/api/v1/widget/",
-    "^/api/v1/help/",
-    "^/sitemap.xml",
-    "^/robots.txt",
-    "^/csat/",
-    "^/$",
-]
+# Routes opt out of authentication one by one with `opt={"public": True}`; only the OpenAPI pages,
+# which the framework adds, are matched by path.
+PUBLIC_PATHS = ["^/schema"]
 
 
 _background: dict[str, Any] = {}
@@ -197,7 +182,11 @@ def create_app(settings: Settings | None = None, *, manage_services: bool = True
         for prefix, directory in ext.static_dirs.items():
             handlers.append(
                 create_static_files_router(
-                    path=prefix, directories=[directory], name=f"static-{prefix}", include_in_schema=False
+                    path=prefix,
+                    directories=[directory],
+                    name=f"static-{prefix}",
+                    include_in_schema=False,
+                    opt={"public": True},
                 )
             )
     session_config = ServerSideSessionConfig(
