@@ -204,7 +204,7 @@ async def _store(batch: list[Pending]) -> list[tuple[IngestResult, list[DomainEv
                 )
             ).scalars():
                 by_contact[(conv.inbox_id, conv.contact_id)] = conv
-        plan: list[tuple[Pending, Conversation, bool, int]] = []
+        plan: list[tuple[int, Pending, Conversation, bool, int]] = []
         created_convs: list[Conversation] = []
         seen_in_batch: dict[tuple[int, str], int] = {}
         for idx, item in enumerate(batch):
@@ -234,15 +234,15 @@ async def _store(batch: list[Pending]) -> list[tuple[IngestResult, list[DomainEv
                     by_thread[tkey] = found
                 else:
                     by_contact[ckey] = found
-                plan.append((item, found, True, contact_id))
+                plan.append((idx, item, found, True, contact_id))
             else:
-                plan.append((item, found, False, contact_id))
+                plan.append((idx, item, found, False, contact_id))
         if created_convs:
             session.add_all(created_convs)
             await session.flush()
-        rows: list[tuple[Pending, Conversation, bool, int, Message, bool, str]] = []
+        rows: list[tuple[int, Pending, Conversation, bool, int, Message, bool]] = []
         first_seen: set[int] = set()
-        for item, conv, created, contact_id in plan:
+        for idx, item, conv, created, contact_id in plan:
             new_here = created and id(conv) not in first_seen
             first_seen.add(id(conv))
             text = item.text
@@ -265,10 +265,9 @@ async def _store(batch: list[Pending]) -> list[tuple[IngestResult, list[DomainEv
                 updated_at=now,
             )
             session.add(message)
-            rows.append((item, conv, new_here, contact_id, message, reopened, text))
+            rows.append((idx, item, conv, new_here, contact_id, message, reopened))
         await session.flush()
-        for item, conv, new_here, contact_id, message, reopened, _text in rows:
-            idx = batch.index(item)
+        for idx, item, conv, new_here, contact_id, message, reopened in rows:
             pending = inbound_events(
                 conv,
                 msgspec.to_builtins(message_out(message)),
