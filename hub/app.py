@@ -109,6 +109,10 @@ async def stop_services() -> None:
     from hub.jobs import get_queue, set_queue
     from hub.realtime import get_broker, set_broker
 
+    # Let background subscribers finish what was already emitted (the demo seed's workflow, a last message)
+    # before their connections go away.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(events.drain(), 10)
     await disable_batching()
     for ext in reversed(extension.extensions()):
         for hook in ext.on_shutdown:
