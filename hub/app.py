@@ -15,7 +15,6 @@ from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -25,6 +24,7 @@ from litestar.template.config import TemplateConfig
 
 from hub import crypto, db, extension
 from hub.auth.middleware import AuthMiddleware
+from hub.auth.sessions import SessionConfig
 from hub.packages import PACKAGES, import_optional
 from hub.settings import Settings, get_settings
 
@@ -193,7 +193,7 @@ def create_app(settings: Settings | None = None, *, manage_services: bool = True
                     opt={"public": True},
                 )
             )
-    session_config = ServerSideSessionConfig(
+    session_config = SessionConfig(
         key="hub_session",
         httponly=True,
         samesite="lax",

@@ -11,6 +11,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import Body
 from sqlalchemy import select
 
+from hub.auth import sessions
 from hub.auth.middleware import csrf_token_for
 from hub.auth.passwords import hash_password, needs_rehash, verify_password
 from hub.auth.principal import Principal
@@ -65,6 +66,7 @@ class SessionController(Controller):
             raise NotAuthorizedException("Wrong email or password.")
         request.clear_session()
         request.set_session({"user_id": user_id})
+        sessions.rotate(request)
         token = csrf_token_for(request.session)
         return {"user_id": user_id, "csrf_token": token}
 
