@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,11 +11,12 @@ from litestar.exceptions import HTTPException, NotFoundException
 from sqlalchemy import select
 
 from hub.db import session_scope
+from hub.local_cache import LocalCache
 from hub.models import Inbox
 from hub.outbound import InboxConfig
 
-_TTL = 5.0
-_cache: dict[str, tuple[float, InboxConfig | None]] = {}
+_cache: LocalCache[InboxConfig | None] = LocalCache(Inbox.__tablename__, ttl=5.0)
+_in_flight: dict[str, asyncio.Future[InboxConfig | None]] = {}
 S = TypeVar("S", bound=msgspec.Struct)
 
 
@@ -44,27 +45,32 @@ def config_of(inbox: Inbox) -> InboxConfig:
 async def get_inbox_config(ref: str | int, channel: str | None = None) -> InboxConfig:
     """`ref` is an inbox id or its public token. Raises UnknownInbox (a 404 for webhooks)."""
     key = str(ref)
-    hit = _cache.get(key)
-    now = time.monotonic()
-    if hit is not None and hit[0] > now:
-        config = hit[1]
-    else:
-        async with session_scope() as session:
-            query = select(Inbox)
-            if isinstance(ref, int) or key.isdigit():
-                query = query.where(Inbox.id == int(key))
-            else:
-                query = query.where(Inbox.public_token == key)
-            inbox = (await session.execute(query)).scalar_one_or_none()
-            config = config_of(inbox) if inbox is not None else None
-        _cache[key] = (now + _TTL, config)
+    found, config = _cache.get(key)
+    if not found:
+        # One look-up per key at a time: when the entry expires under load, the burst of webhooks waiting
+        # for it shares a single query instead of each taking a database connection.
+        flight = _in_flight.get(key)
+        if flight is None:
+            flight = _in_flight[key] = asyncio.ensure_future(_load(key))
+            flight.add_done_callback(lambda _f: _in_flight.pop(key, None))
+        config = await asyncio.shield(flight)
     if config is None or not config.active or (channel is not None and config.channel != channel):
         raise UnknownInbox(f"No active {channel or ''} inbox {ref!r}; check the webhook URL.".replace("  ", " "))
     return config
 
 
+async def _load(key: str) -> InboxConfig | None:
+    async with session_scope() as session:
+        query = select(Inbox)
+        query = query.where(Inbox.id == int(key)) if key.isdigit() else query.where(Inbox.public_token == key)
+        inbox = (await session.execute(query)).scalar_one_or_none()
+        config = config_of(inbox) if inbox is not None else None
+    _cache.put(key, config)
+    return config
+
+
 def invalidate(inbox_id: int | None = None) -> None:
-    """Called when an inbox is saved so this process sees new credentials at once."""
+    """Called when an inbox is saved so this process sees new credentials at once (a flush clears it too)."""
     _cache.clear()
 
 

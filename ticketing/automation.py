@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from hub.db import session_scope
 from hub.events import DomainEvent
+from hub.local_cache import LocalCache
 from ticketing.actions import run_actions
 from ticketing.models import AutomationRule
 from ticketing.routing import context_for
@@ -38,6 +39,7 @@ _depth: contextvars.ContextVar[int] = contextvars.ContextVar("automation_depth",
 MAX_REMEMBERED = 10_000
 # id(event) -> (event, depth) for events emitted by automation actions and not yet handled
 _emitted_at_depth: dict[int, tuple[DomainEvent, int]] = {}
+_rules_cache: LocalCache[tuple[AutomationRule, ...]] = LocalCache(AutomationRule.__tablename__, ttl=3.0)
 
 
 async def remember_depth(event: DomainEvent) -> None:
@@ -55,6 +57,25 @@ def depth_of(event: DomainEvent) -> int:
     return max(_depth.get(), recorded)
 
 
+async def enabled_rules(event_name: str) -> tuple[AutomationRule, ...]:
+    """Every event of every conversation asks this, and rules change rarely: cached (read-only, detached)."""
+    found, rules = _rules_cache.get(event_name)
+    if found and rules is not None:
+        return rules
+    async with session_scope() as session:
+        rules = tuple(
+            (
+                await session.execute(
+                    select(AutomationRule)
+                    .where(AutomationRule.enabled.is_(True), AutomationRule.event == event_name)
+                    .order_by(AutomationRule.id)
+                )
+            ).scalars()
+        )
+    _rules_cache.put(event_name, rules)
+    return rules
+
+
 async def on_event(event: DomainEvent) -> None:
     depth = depth_of(event)
     if event.conversation_id is None or event.name not in EVENTS:
@@ -62,16 +83,7 @@ async def on_event(event: DomainEvent) -> None:
     if depth >= MAX_DEPTH:
         log.warning("automation stopped at depth %d on %s (a rule keeps triggering itself?)", depth, event.name)
         return
-    async with session_scope() as session:
-        rules = list(
-            (
-                await session.execute(
-                    select(AutomationRule)
-                    .where(AutomationRule.enabled.is_(True), AutomationRule.event == event.name)
-                    .order_by(AutomationRule.id)
-                )
-            ).scalars()
-        )
+    rules = await enabled_rules(event.name)
     if not rules:
         return
     message = event.data if event.name == "message.created" else None

@@ -52,8 +52,8 @@ async def on_message_created(event: DomainEvent) -> None:
         return
     if await _step("csat", csat.consume_sms_reply(conv_id, event.data)):
         return
-    await _step("metrics", metrics.on_message(conv_id, event.data))
-    await _step("sla", sla.on_message(conv_id, event.data))
+    row = await _step("metrics", metrics.on_message(conv_id, event.data))
+    await _step("sla", sla.on_message(conv_id, event.data, row))
     await _step("automation", automation.on_event(event))
 
 

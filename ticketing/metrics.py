@@ -68,46 +68,53 @@ async def on_created(conversation_id: int) -> None:
         await ensure_row(session, conversation_id)
 
 
-async def on_message(conversation_id: int, message: dict[str, Any]) -> None:
-    direction, author = message.get("direction"), message.get("author_kind")
-    at = _parse(message.get("created_at")) or utcnow()
+async def on_message(conversation_id: int, message: dict[str, Any]) -> ConversationMetrics | None:
+    """Returns the row as this message left it (detached), so the SLA step need not read it again."""
     async with session_scope() as session:
         row = await ensure_row(session, conversation_id)
-        if row is None:
-            return
-        if direction == "in" and not message.get("automated"):
-            if row.waiting_since is None:
-                row.waiting_since = at
-            return
-        if direction != "out" or author != "agent" or row.waiting_since is None:
-            return
-        schedule = await schedule_for(session, row)
-        seconds = max(0.0, (at - row.waiting_since).total_seconds())
-        bh = business_seconds_between(schedule, row.waiting_since, at)
-        first = row.first_response_at is None
-        session.add(
-            ResponseMetric(
-                conversation_id=row.conversation_id,
-                kind="first" if first else "next",
-                inbox_id=row.inbox_id,
-                channel=row.channel,
-                team_id=row.team_id,
-                agent_id=message.get("author_id"),
-                waiting_since=row.waiting_since,
-                responded_at=at,
-                seconds=seconds,
-                bh_seconds=bh,
-            )
+        if row is not None:
+            await _record_message(session, row, message)
+        return row
+
+
+async def _record_message(session: AsyncSession, row: ConversationMetrics, message: dict[str, Any]) -> None:
+    direction, author = message.get("direction"), message.get("author_kind")
+    at = _parse(message.get("created_at")) or utcnow()
+    if direction == "in" and not message.get("automated"):
+        if row.waiting_since is None:
+            row.waiting_since = at
+        return
+    if direction != "out" or author != "agent" or row.waiting_since is None:
+        return
+    schedule = await schedule_for(session, row)
+    seconds = max(0.0, (at - row.waiting_since).total_seconds())
+    bh = business_seconds_between(schedule, row.waiting_since, at)
+    first = row.first_response_at is None
+    session.add(
+        ResponseMetric(
+            conversation_id=row.conversation_id,
+            kind="first" if first else "next",
+            inbox_id=row.inbox_id,
+            channel=row.channel,
+            team_id=row.team_id,
+            agent_id=message.get("author_id"),
+            waiting_since=row.waiting_since,
+            responded_at=at,
+            seconds=seconds,
+            bh_seconds=bh,
         )
-        if first:
-            row.first_response_at = at
-            row.first_response_seconds = max(0.0, (at - row.created_at).total_seconds())
-            row.first_response_bh_seconds = business_seconds_between(schedule, row.created_at, at)
-        row.waiting_since = None
+    )
+    if first:
+        row.first_response_at = at
+        row.first_response_seconds = max(0.0, (at - row.created_at).total_seconds())
+        row.first_response_bh_seconds = business_seconds_between(schedule, row.created_at, at)
+    row.waiting_since = None
 
 
 async def on_updated(conversation_id: int, data: dict[str, Any]) -> None:
     changed = set(data.get("changed") or [])
+    if not changed & {"status", "team_id", "assignee_id"}:
+        return  # most updates are activity only (a new message); the metrics row does not move
     async with session_scope() as session:
         row = await ensure_row(session, conversation_id)
         if row is None:

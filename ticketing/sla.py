@@ -164,9 +164,14 @@ async def on_created(conversation_id: int) -> None:
     await outbox.flush()
 
 
-async def on_message(conversation_id: int, message: dict[str, Any]) -> None:
-    """Customer writes: start a next-response clock. An agent replies: the running response clocks are met."""
+async def on_message(conversation_id: int, message: dict[str, Any], metrics: ConversationMetrics | None = None) -> None:
+    """Customer writes: start a next-response clock. An agent replies: the running response clocks are met.
+
+    `metrics` is the conversation's metrics row as the metrics step just left it, when the caller has it."""
     direction, author = message.get("direction"), message.get("author_kind")
+    inbound = direction == "in" and not message.get("automated")
+    if inbound and metrics is not None and (metrics.sla_policy_id is None or metrics.first_response_at is None):
+        return  # no policy, or the first-response clock still runs: nothing to start, no transaction
     outbox = Outbox()
     async with session_scope() as session:
         if direction == "out" and author == "agent":
