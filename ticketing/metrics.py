@@ -7,9 +7,9 @@ business hours) are computed once, when the response or resolution happens. Defi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import session_scope, utcnow
@@ -68,13 +68,36 @@ async def on_created(conversation_id: int) -> None:
         await ensure_row(session, conversation_id)
 
 
-async def on_message(conversation_id: int, message: dict[str, Any]) -> ConversationMetrics | None:
-    """Returns the row as this message left it (detached), so the SLA step need not read it again."""
+class Snapshot(NamedTuple):
+    """What the SLA step needs of the row as a message left it, so it need not read the row again."""
+
+    sla_policy_id: int | None
+    first_response_at: datetime | None
+    waiting_since: datetime | None
+
+
+async def on_message(conversation_id: int, message: dict[str, Any]) -> Snapshot | None:
+    if message.get("direction") == "in" and not message.get("automated"):
+        # The customer's turn, by far the most common event: one statement, no row loaded into the session.
+        at = _parse(message.get("created_at")) or utcnow()
+        waiting = ConversationMetrics.waiting_since
+        async with session_scope() as session:
+            hit = (
+                await session.execute(
+                    update(ConversationMetrics)
+                    .where(ConversationMetrics.conversation_id == conversation_id)
+                    .values(waiting_since=func.coalesce(waiting, literal(at, waiting.type)))
+                    .returning(ConversationMetrics.sla_policy_id, ConversationMetrics.first_response_at, waiting)
+                )
+            ).first()
+        if hit is not None:
+            return Snapshot(*hit)
     async with session_scope() as session:
         row = await ensure_row(session, conversation_id)
-        if row is not None:
-            await _record_message(session, row, message)
-        return row
+        if row is None:
+            return None
+        await _record_message(session, row, message)
+        return Snapshot(row.sla_policy_id, row.first_response_at, row.waiting_since)
 
 
 async def _record_message(session: AsyncSession, row: ConversationMetrics, message: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from hub.events import DomainEvent
 from hub.jobs import enqueue, job, sweeper
 from hub.models import Conversation, Event
 from ticketing.business_hours import Schedule, add_business_seconds, schedule_of
+from ticketing.metrics import Snapshot
 from ticketing.models import BusinessHours, ConversationMetrics, SlaClock, SlaPolicy
 from ticketing.service import Outbox
 
@@ -164,13 +165,13 @@ async def on_created(conversation_id: int) -> None:
     await outbox.flush()
 
 
-async def on_message(conversation_id: int, message: dict[str, Any], metrics: ConversationMetrics | None = None) -> None:
+async def on_message(conversation_id: int, message: dict[str, Any], seen: Snapshot | None = None) -> None:
     """Customer writes: start a next-response clock. An agent replies: the running response clocks are met.
 
-    `metrics` is the conversation's metrics row as the metrics step just left it, when the caller has it."""
+    `seen` is the conversation's metrics row as the metrics step just left it, when the caller has it."""
     direction, author = message.get("direction"), message.get("author_kind")
     inbound = direction == "in" and not message.get("automated")
-    if inbound and metrics is not None and (metrics.sla_policy_id is None or metrics.first_response_at is None):
+    if inbound and seen is not None and (seen.sla_policy_id is None or seen.first_response_at is None):
         return  # no policy, or the first-response clock still runs: nothing to start, no transaction
     outbox = Outbox()
     async with session_scope() as session:
