@@ -9,7 +9,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
@@ -26,6 +26,7 @@ from hub import crypto, db, extension
 from hub.auth.middleware import AuthMiddleware
 from hub.auth.sessions import SessionConfig
 from hub.packages import PACKAGES, import_optional
+from hub.raw_sockets import ASGIApp, with_raw_sockets
 from hub.settings import Settings, get_settings
 
 log = logging.getLogger("hub.app")
@@ -226,3 +227,12 @@ def create_app(settings: Settings | None = None, *, manage_services: bool = True
     )
     app.state.settings = settings
     return app
+
+
+def create_asgi(settings: Settings | None = None) -> ASGIApp:
+    """The app as servers run it: the framework app, with the extensions' raw WebSocket routes in front."""
+    settings = settings or get_settings()
+    app = create_app(settings)
+    routes = {path: handler for ext in extension.extensions() for path, handler in ext.sockets.items()}
+    framework: ASGIApp = cast("ASGIApp", app)  # Litestar's scope types are TypedDicts of the same dicts
+    return with_raw_sockets(framework, routes, settings)

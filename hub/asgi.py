@@ -1,5 +1,5 @@
 """ASGI entry point for uvicorn (`hub serve`) and any other ASGI server."""
 
-from hub.app import create_app
+from hub.app import create_asgi
 
-app = create_app()
+app = create_asgi()

@@ -7,7 +7,7 @@ package by name.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ class ChannelSpec:
 class Extension:
     name: str
     route_handlers: Sequence[Any] = ()
+    # WebSocket paths served in front of the framework (`hub.raw_sockets`): path -> handler(socket, settings).
+    sockets: Mapping[str, Any] = field(default_factory=dict)
     # Called once per web/worker process start, after the database, broker and job queue are up.
     setup: Callable[[], None] | None = None
     on_startup: Sequence[Hook] = ()

@@ -10,7 +10,8 @@ from hub.extension import ChannelSpec, Extension
 
 extension = Extension(
     name="channel-chat",
-    route_handlers=[widget_session, widget_upload, widget_attachment, widget_socket],
+    route_handlers=[widget_session, widget_upload, widget_attachment],
+    sockets={"/ws/widget": widget_socket},
     on_shutdown=[ratelimit.close, reads.close],
     channel=ChannelSpec(
         kind="chat",

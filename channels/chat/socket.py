@@ -21,11 +21,10 @@ from collections import deque
 from typing import Any
 
 import msgspec
-from litestar import WebSocket, websocket
-from litestar.exceptions import WebSocketDisconnect
 
 from channels.chat import ratelimit, service
 from channels.chat.service import ChatError, Visitor
+from hub.raw_sockets import Disconnected, RawWebSocket
 from hub.realtime import Subscription, get_broker
 from hub.realtime.broker import Broker
 from hub.settings import Settings
@@ -71,7 +70,7 @@ class WidgetConnection:
         "visitor",
     )
 
-    def __init__(self, socket: WebSocket[Any, Any, Any], visitor: Visitor, ip: str) -> None:
+    def __init__(self, socket: RawWebSocket, visitor: Visitor, ip: str) -> None:
         self.socket = socket
         self.visitor = visitor
         self.ip = ip
@@ -316,11 +315,7 @@ class WidgetConnection:
         await service.visitor_typing(self.visitor, max(self.conversations), typing)
 
 
-def _settings_of(socket: WebSocket[Any, Any, Any]) -> Settings | None:
-    return getattr(getattr(socket.app, "state", None), "settings", None)
-
-
-async def _refuse(socket: WebSocket[Any, Any, Any], exc: ChatError, code: int, **extra: Any) -> None:
+async def _refuse(socket: RawWebSocket, exc: ChatError, code: int, **extra: Any) -> None:
     await socket.accept()
     with contextlib.suppress(Exception):
         frame = {"type": "error", "code": exc.code, "detail": exc.detail, **extra}
@@ -328,19 +323,19 @@ async def _refuse(socket: WebSocket[Any, Any, Any], exc: ChatError, code: int, *
         await socket.close(code=code, reason=exc.detail[:120])
 
 
-@websocket("/ws/widget", opt={"public": True})
-async def widget_socket(socket: WebSocket[Any, Any, Any]) -> None:
-    """The widget's connection; authenticated by the visitor token from `POST /api/v1/widget/session`."""
+async def widget_socket(socket: RawWebSocket, settings: Settings | None) -> None:
+    """`/ws/widget`, the widget's connection (served in front of the framework: see `hub.raw_sockets`);
+    authenticated by the visitor token from `POST /api/v1/widget/session`."""
     try:
-        visitor = await service.visitor_from_token(socket.query_params.get("token"))
-        service.check_origin(visitor.settings, socket.headers.get("origin"))
+        visitor = await service.visitor_from_token(socket.query("token"))
+        service.check_origin(visitor.settings, socket.header("origin"))
     except ChatError as exc:
         await _refuse(socket, exc, 4401 if exc.status == 401 else 4403 if exc.status == 403 else 4404)
         return
-    ip = socket.client.host if socket.client else "unknown"
+    ip = socket.client_host
     s = visitor.settings
     wait = await ratelimit.check(
-        _settings_of(socket),
+        settings,
         (f"conn-v:{visitor.visitor_id}", s.visitor_per_minute),
         (f"conn-ip:{visitor.inbox.id}:{ip}", s.ip_per_minute),
     )
@@ -349,22 +344,21 @@ async def widget_socket(socket: WebSocket[Any, Any, Any]) -> None:
         refusal = ChatError(f"Too many connections; reconnecting in {seconds} s.", status=429, code="rate_limited")
         await _refuse(socket, refusal, 4429, retry_after=seconds)
         return
-    raw_after = socket.query_params.get("after")
+    raw_after = socket.query("after")
     after = int(raw_after) if raw_after and raw_after.isdigit() else None
-    settings = _settings_of(socket)
     await socket.accept()
     conn = WidgetConnection(socket, visitor, ip)
     try:
         await conn.start(after)
         while True:
-            raw = await socket.receive_data(mode="text")
+            raw = await socket.receive_text()
             try:
                 frame = _decode(raw)
             except msgspec.DecodeError:
                 await conn.send({"type": "error", "code": "bad_frame", "detail": "Frames must be JSON objects."})
                 continue
             await conn.handle(frame, settings)
-    except WebSocketDisconnect:
+    except Disconnected:
         pass
     finally:
         await conn.close()
