@@ -73,6 +73,9 @@ def serve(
         workers=settings.workers,
         log_level="warning",
         ws="websockets-sansio",
+        # Chat frames are small JSON: compressing them saves little and costs a zlib context per socket
+        # (tens of KB for each browser that negotiates it) and CPU for every frame sent to every agent.
+        ws_per_message_deflate=False,
         proxy_headers=True,
         server_header=False,
     )

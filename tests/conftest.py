@@ -119,6 +119,8 @@ def start_server(stack: Stack, log_dir: Path, extra_env: dict[str, str] | None =
                 str(port),
                 "--ws",
                 "websockets-sansio",
+                "--ws-per-message-deflate",
+                "false",
                 "--log-level",
                 "warning",
             ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from hub.settings import SettingsError, load_settings
 from tests.stacks import free_port
@@ -87,6 +89,11 @@ def test_serve_on_a_fresh_directory_seeds_a_demo_and_serves(tmp_path):
             assert resp.status_code == 200
             convs = http.get("/api/v1/conversations").json()["items"]
             assert len(convs) >= 3
+        # The client offers permessage-deflate, as browsers do; the hub declines it (small JSON frames), and
+        # the widget socket answers a bad token with a reason.
+        with connect(f"ws://127.0.0.1:{port}/ws/widget?token=nope") as ws:
+            assert ws.protocol.extensions == []
+            assert json.loads(ws.recv())["code"] == "bad_token"
     finally:
         proc.terminate()
         proc.wait(15)
