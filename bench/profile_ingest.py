@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import subprocess
 import sys
 
@@ -21,6 +22,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--out", default="ingest-profile.svg")
     args = parser.parse_args()
+    if not shutil.which(sys.executable.replace("python", "py-spy")):
+        sys.exit("py-spy is not installed: run `.venv/bin/pip install -e '.[bench]'` and try again.")
     with stack(args.stack) as st:
         if st is None:
             return

@@ -26,7 +26,7 @@ from hub import crypto, db, extension
 from hub.auth.middleware import AuthMiddleware
 from hub.auth.sessions import SessionConfig
 from hub.packages import PACKAGES, import_optional
-from hub.raw_sockets import ASGIApp, with_raw_sockets
+from hub.raw_sockets import ASGIApp, WithRawSockets
 from hub.settings import Settings, get_settings
 
 log = logging.getLogger("hub.app")
@@ -229,10 +229,10 @@ def create_app(settings: Settings | None = None, *, manage_services: bool = True
     return app
 
 
-def create_asgi(settings: Settings | None = None) -> ASGIApp:
+def create_asgi(settings: Settings | None = None) -> WithRawSockets:
     """The app as servers run it: the framework app, with the extensions' raw WebSocket routes in front."""
     settings = settings or get_settings()
     app = create_app(settings)
     routes = {path: handler for ext in extension.extensions() for path, handler in ext.sockets.items()}
     framework: ASGIApp = cast("ASGIApp", app)  # Litestar's scope types are TypedDicts of the same dicts
-    return with_raw_sockets(framework, routes, settings)
+    return WithRawSockets(framework, routes, settings)

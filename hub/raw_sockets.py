@@ -72,19 +72,22 @@ class RawWebSocket:
 SocketHandler = Callable[[RawWebSocket, Any], Awaitable[None]]
 
 
-def with_raw_sockets(app: ASGIApp, routes: Mapping[str, SocketHandler], settings: Any) -> ASGIApp:
-    """`app` with `routes` (exact paths) answered here for WebSocket connections; all else goes to `app`."""
-    if not routes:
-        return app
+class WithRawSockets:
+    """`app` with `routes` (exact paths) answered here for WebSocket connections; all else goes to `app`.
+    `state` is the framework app's, so code that looks up the served app's settings finds them."""
 
-    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
-        handler = routes.get(scope.get("path", "")) if scope["type"] == "websocket" else None
+    def __init__(self, app: ASGIApp, routes: Mapping[str, SocketHandler], settings: Any) -> None:
+        self.app = app
+        self.routes = dict(routes)
+        self.settings = settings
+        self.state = getattr(app, "state", None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self.routes.get(scope.get("path", "")) if scope["type"] == "websocket" else None
         if handler is None:
-            await app(scope, receive, send)
+            await self.app(scope, receive, send)
             return
         try:
-            await handler(RawWebSocket(scope, receive, send), settings)
+            await handler(RawWebSocket(scope, receive, send), self.settings)
         except Disconnected:
             pass
-
-    return asgi
