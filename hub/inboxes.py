@@ -70,7 +70,7 @@ async def _load(key: str) -> InboxConfig | None:
 
 
 def invalidate(inbox_id: int | None = None) -> None:
-    """Called when an inbox is saved so this process sees new credentials at once (a flush clears it too)."""
+    """Called when an inbox is saved so this process sees new credentials at once (a commit clears it too)."""
     _cache.clear()
 
 

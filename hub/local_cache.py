@@ -1,7 +1,9 @@
 """Short-lived per-process caches of rarely written rows that hot paths read on every request or event.
 
-Any write this process makes to a watched table clears the cache at once (SQLAlchemy session events, for
-unit-of-work flushes and bulk statements alike); other processes see the change within the cache's TTL.
+Any write this process commits to a watched table clears the cache (SQLAlchemy session events note the
+tables a transaction wrote, by unit-of-work flush or bulk statement, and clear on commit: clearing at the
+write itself would let a reader between write and commit cache the old row again). Other processes see the
+change within the cache's TTL.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 V = TypeVar("V")
 _caches: weakref.WeakSet[LocalCache[Any]] = weakref.WeakSet()
-_MISS = object()
+_TOUCHED = "hub_local_cache_tables"
 
 
 class LocalCache(Generic[V]):
@@ -49,13 +51,18 @@ def _clear_for(table_names: set[str]) -> None:
             cache.clear()
 
 
+def _touch(session: Session, names: set[str]) -> None:
+    session.info.setdefault(_TOUCHED, set()).update(names)
+
+
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _ctx: Any) -> None:
     names = {
         getattr(getattr(obj, "__table__", None), "name", "") for obj in (*session.new, *session.dirty, *session.deleted)
     }
+    names.discard("")
     if names:
-        _clear_for(names)
+        _touch(session, names)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -63,4 +70,16 @@ def _on_execute(state: ORMExecuteState) -> None:
     if state.is_update or state.is_delete or state.is_insert:
         name = getattr(getattr(state.statement, "table", None), "name", None)
         if name:
-            _clear_for({name})
+            _touch(state.session, {name})
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    names = session.info.pop(_TOUCHED, None)
+    if names:
+        _clear_for(names)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_TOUCHED, None)

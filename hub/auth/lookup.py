@@ -12,11 +12,11 @@ from hub.models import ApiToken, InboxMember, TeamMember, User
 
 
 async def principal_for_user(user_id: int, via: str = "session") -> Principal | None:
-    found, cached = cache.get(("user", user_id, via))
+    found, cached = cache.principals.get(("user", user_id, via))
     if found:
         return cached
     principal = await _load_user(user_id, via)
-    cache.put(("user", user_id, via), principal)
+    cache.principals.put(("user", user_id, via), principal)
     return principal
 
 
@@ -38,11 +38,11 @@ async def _load_user(user_id: int, via: str) -> Principal | None:
 
 async def principal_for_token(token: str) -> Principal | None:
     digest = token_hash(token)
-    found, cached = cache.get(("token", digest))
+    found, cached = cache.principals.get(("token", digest))
     if found:
         return cached
     principal = await _load_token(digest)
-    cache.put(("token", digest), principal)
+    cache.principals.put(("token", digest), principal)
     return principal
 
 
