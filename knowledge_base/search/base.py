@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
@@ -135,3 +135,16 @@ def snippet_of(description: str, body: str, length: int = 160) -> str:
     from knowledge_base.markdown import summarise
 
     return summarise(description or body, length)
+
+
+def hit_of(row: Sequence[Any], score: float) -> SearchHit:
+    """A database backend's result row (id, slug, title, locale, category, description, body, ...) as a hit."""
+    return SearchHit(
+        article_id=int(row[0]),
+        slug=row[1],
+        title=row[2],
+        locale=row[3],
+        category_id=row[4],
+        snippet=snippet_of(row[5], row[6]),
+        score=score,
+    )

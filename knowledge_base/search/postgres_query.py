@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge_base.search import plan
-from knowledge_base.search.base import SearchHit, allowed_typos, snippet_of
+from knowledge_base.search.base import SearchHit, allowed_typos, hit_of
 
 CONFIGS = {
     "en": "english",
@@ -83,18 +83,7 @@ async def search(
         sql = _search_sql(len(groups), category, "tsv", crowded, dense)
         found = (await session.execute(text(sql), params)).all()
         rows = list(found)
-    return [
-        SearchHit(
-            article_id=int(r[0]),
-            slug=r[1],
-            title=r[2],
-            locale=r[3],
-            category_id=r[4],
-            snippet=snippet_of(r[5], r[6]),
-            score=float(r[7]),
-        )
-        for r in rows
-    ]
+    return [hit_of(r, float(r[7])) for r in rows]
 
 
 async def _dfs(session: AsyncSession, groups: list[str], locale: str) -> list[int]:

@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from knowledge_base.search import plan
-from knowledge_base.search.base import SearchHit, allowed_typos, snippet_of
+from knowledge_base.search.base import SearchHit, allowed_typos, hit_of
 
 _SEARCH = """
 SELECT d.article_id, d.slug, d.title, d.locale, d.category_id, d.description, substr(d.body, 1, 400), top.score
@@ -88,18 +88,7 @@ class SqliteReader:
             params["match"] = selected if len(chosen) == len(groups) else f"({selected}) AND ({' OR '.join(groups)})"
             params["floor"] = _floor(conn, "kb_search_fts", selected) if crowded else 0
             rows = conn.execute(FULL.format(category=category), params).fetchall()
-        return [
-            SearchHit(
-                article_id=int(r[0]),
-                slug=r[1],
-                title=r[2],
-                locale=r[3],
-                category_id=r[4],
-                snippet=snippet_of(r[5], r[6]),
-                score=-float(r[7]),
-            )
-            for r in rows
-        ]
+        return [hit_of(r, -float(r[7])) for r in rows]  # bm25: lower is better
 
     def _corrections(self, conn: sqlite3.Connection, terms: list[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}

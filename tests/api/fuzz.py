@@ -68,29 +68,6 @@ def _seed_data(server: LiveServer, token: str) -> None:
         http.post("/api/v1/conversations/1/notes", json={"text": "note"})
 
 
-def _seed_data(server: LiveServer, token: str) -> None:
-    """An inbox with a conversation, a note and an attachment, so small ids point at real rows."""
-    h = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=server.url, headers=h, timeout=10) as http:
-        secret = secrets.token_hex(8)
-        resp = http.post(
-            "/api/v1/inboxes", json={"name": "Fuzz", "channel": "api", "credentials": {"hmac_secret": secret}}
-        )
-        assert resp.status_code == 201, resp.text
-        inbox = resp.json()
-        http.post("/api/v1/teams", json={"name": "Fuzzers"})
-        for i in range(2):
-            payload = {"id": f"m{i}", "sender": {"id": f"s{i}", "name": "Sender"}, "text": f"hello {i}"}
-            body = json.dumps(payload).encode()
-            resp = http.post(
-                f"/webhooks/api/{inbox['public_token']}/messages",
-                content=body,
-                headers={"content-type": "application/json", "x-hub-signature": signature(secret, body)},
-            )
-            assert resp.status_code < 300, resp.text
-        http.post("/api/v1/conversations/1/notes", json={"text": "note"})
-
-
 def _seed_package_data(server: LiveServer, token: str) -> None:
     """One row of each kind, so that small ids reach real rules, policies, macros and articles."""
     h = {"Authorization": f"Bearer {token}"}
